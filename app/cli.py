@@ -1,0 +1,83 @@
+"""Command line: `serve` (the main job), `migrate`, `dump-schema`.
+
+    python -m app.cli serve [--demo] [--host H] [--port P]
+
+With no DATABASE_URL, `serve` starts an embedded PostgreSQL in var/postgres,
+applies the migrations and serves the API and dashboard on it.
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import uuid
+
+import asyncpg
+import uvicorn
+
+from app.config import get_settings
+from app.storage.embedded import start_embedded
+from app.storage.migrate import dbmate, migrate
+from app.storage.urls import with_database
+
+logger = logging.getLogger("app.cli")
+
+EMBEDDED_DATABASE = "execution_monitor"
+
+
+def resolve_database_url() -> str:
+    """DATABASE_URL, or an embedded server's database (started if needed)."""
+    settings = get_settings()
+    if settings.database_url:
+        return settings.database_url
+    server = start_embedded(settings.embedded_data_dir)
+    logger.info("no DATABASE_URL: using the embedded PostgreSQL (pid %s)", server.get_pid())
+    return server.get_uri(EMBEDDED_DATABASE)
+
+
+def serve(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    url = resolve_database_url()
+    migrate(url)
+    os.environ["DATABASE_URL"] = url
+    if args.demo:
+        os.environ["DEMO_TRAFFIC"] = "1"
+    host = args.host
+    if host is None:
+        # Monitoring data holds user messages: without a token, stay local.
+        host = "0.0.0.0" if settings.monitoring_api_token else "127.0.0.1"
+    print(f"Dashboard: http://{'127.0.0.1' if host == '0.0.0.0' else host}:{args.port}/", flush=True)
+    uvicorn.run("app.api.main:app", host=host, port=args.port, log_level="info")
+
+
+def dump_schema(_: argparse.Namespace) -> None:
+    """Write db/schema.sql from a scratch database migrated from nothing."""
+    url = get_settings().database_url
+    if not url:
+        raise SystemExit("dump-schema needs DATABASE_URL (a server whose pg_dump is on PATH)")
+    scratch = with_database(url, f"schema_dump_{uuid.uuid4().hex[:8]}")
+    dbmate(scratch, "up", dump_schema=True)
+    dbmate(scratch, "drop")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="monitor", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run the API and dashboard")
+    serve_parser.add_argument("--demo", action="store_true", help="keep demo chat runs going")
+    serve_parser.add_argument("--host", default=None)
+    serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve_parser.set_defaults(run=serve)
+    commands.add_parser("migrate", help="apply migrations").set_defaults(
+        run=lambda _: print(migrate(resolve_database_url()), end="")
+    )
+    commands.add_parser("dump-schema", help="regenerate db/schema.sql").set_defaults(
+        run=dump_schema
+    )
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Settings, from the environment (and a `.env` file when present)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # No DATABASE_URL: `serve` starts an embedded PostgreSQL under var/postgres.
+    database_url: str | None = None
+    embedded_data_dir: Path = PROJECT_ROOT / "var" / "postgres"
+
+    # Protects the monitoring API, the stream and the dashboard when set.
+    monitoring_api_token: str | None = None
+
+    # Request pool (API reads) and the writer's own small pool.
+    db_pool_min_size: int = 1
+    db_pool_max_size: int = 10
+    writer_pool_size: int = Field(default=2, ge=1)
+
+    # Background writer: batching, buffer bounds, retries, shutdown.
+    writer_batch_size: int = Field(default=2000, ge=1)
+    writer_flush_interval_s: float = Field(default=0.05, gt=0)
+    buffer_max_events: int = Field(default=100_000, ge=1)
+    buffer_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    max_text_chars: int = Field(default=65_536, ge=64)
+    retry_max_backoff_s: float = Field(default=5.0, gt=0)
+    shutdown_drain_timeout_s: float = Field(default=5.0, ge=0)
+    stale_after_s: float = Field(default=3600.0, gt=0)
+    stale_check_interval_s: float = Field(default=60.0, gt=0)
+
+    # Live stream.
+    stream_client_queue_size: int = Field(default=1000, ge=1)
+    stream_heartbeat_s: float = Field(default=15.0, gt=0)
+
+    # Chat endpoint: largest accepted request body.
+    chat_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,96 @@
+"""The named queries of `queries.sql`, loaded once, each behind a typed method.
+
+JSON results come back from PostgreSQL as text and are passed on as they are:
+the API sends them to clients without parsing them again.
+"""
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+QUERIES_FILE = Path(__file__).with_name("queries.sql")
+
+Executor = asyncpg.Pool | asyncpg.Connection
+
+
+def load_queries(path: Path = QUERIES_FILE) -> dict[str, str]:
+    """Parse `-- name: x` sections into {name: sql}."""
+    queries: dict[str, str] = {}
+    for block in re.split(r"^-- name: ", path.read_text(), flags=re.MULTILINE)[1:]:
+        name, _, body = block.partition("\n")
+        sql = "\n".join(line for line in body.splitlines() if not line.startswith("--"))
+        queries[name.strip()] = sql.strip()
+    return queries
+
+
+SQL = load_queries()
+
+
+async def log_batch(db: Executor, columns: Sequence[Sequence[Any]]) -> int:
+    """`columns`: the 11 parallel arrays of log_batch, in its parameter order."""
+    return await db.fetchval(SQL["log_batch"], *columns)
+
+
+async def list_executions(
+    db: Executor,
+    *,
+    status: str | None,
+    user_id: str | None,
+    conversation_id: str | None,
+    hours: int,
+    limit: int,
+    offset: int,
+    q: str | None,
+) -> str:
+    return await db.fetchval(
+        SQL["list_executions"], status, user_id, conversation_id, hours, limit, offset, q
+    )
+
+
+async def get_execution(db: Executor, execution_id: str) -> str | None:
+    return await db.fetchval(SQL["get_execution"], execution_id)
+
+
+async def list_conversation_executions(
+    db: Executor, conversation_id: str, *, limit: int, offset: int
+) -> str:
+    return await db.fetchval(SQL["list_conversation_executions"], conversation_id, limit, offset)
+
+
+async def execution_stats(db: Executor, hours: int) -> str:
+    return await db.fetchval(SQL["execution_stats"], hours)
+
+
+async def node_performance(db: Executor, hours: int) -> str:
+    return await db.fetchval(SQL["node_performance"], hours)
+
+
+async def executions_by_ids(db: Executor, ids: Sequence[str]) -> list[tuple[int, str]]:
+    rows = await db.fetch(SQL["executions_by_ids"], list(ids))
+    return [(row[0], row[1]) for row in rows]
+
+
+async def executions_changed_since(
+    db: Executor,
+    change_seq: int,
+    *,
+    status: str | None = None,
+    user_id: str | None = None,
+    conversation_id: str | None = None,
+    limit: int = 1000,
+) -> list[tuple[int, str]]:
+    rows = await db.fetch(
+        SQL["executions_changed_since"], change_seq, status, user_id, conversation_id, limit
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def close_stale_executions(db: Executor, older_than_s: float) -> int:
+    return await db.fetchval(SQL["close_stale_executions"], older_than_s)
+
+
+async def ping(db: Executor) -> bool:
+    return await db.fetchval(SQL["ping"]) == 1

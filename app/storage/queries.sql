@@ -1,0 +1,43 @@
+-- Every statement the Python side runs. Each starts with `-- name: <name>` and
+-- a one-line description; app/storage/queries.py loads them once and wraps each
+-- in a typed method. The logic lives in the SQL functions of db/migrations.
+
+-- name: log_batch
+-- Write a batch of start/finish events (parallel arrays); returns rows written.
+SELECT log_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
+
+-- name: list_executions
+-- The filtered listing with its total, as the seed's JSON.
+SELECT list_executions($1, $2, $3, $4, $5, $6, $7)::text;
+
+-- name: get_execution
+-- One execution with its trace, or NULL.
+SELECT get_execution($1)::text;
+
+-- name: list_conversation_executions
+-- A conversation's executions, oldest first.
+SELECT list_conversation_executions($1, $2, $3)::text;
+
+-- name: execution_stats
+-- Totals, success rate, durations and failed-node breakdown for a window.
+SELECT execution_stats($1)::text;
+
+-- name: node_performance
+-- Per-node runs, failures and duration percentiles for a window.
+SELECT node_performance_json($1)::text;
+
+-- name: executions_by_ids
+-- Listing rows for the ids a notification announced, in change order.
+SELECT change_seq, execution::text FROM executions_by_ids($1);
+
+-- name: executions_changed_since
+-- Rows changed after a change_seq (live-stream resume), with its filters.
+SELECT change_seq, execution::text FROM executions_changed_since($1, $2, $3, $4, $5);
+
+-- name: close_stale_executions
+-- Close runs still `running` after this many seconds as failed; returns how many.
+SELECT close_stale_executions(make_interval(secs => $1));
+
+-- name: ping
+-- Is the database reachable?
+SELECT 1;

@@ -1,0 +1,748 @@
+\restrict dbmate
+
+-- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
+-- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: pg_trgm; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+
+
+--
+-- Name: EXTENSION pg_trgm; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching based on trigrams';
+
+
+--
+-- Name: check_hours(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.check_hours(p_hours integer) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF p_hours IS NULL OR p_hours NOT BETWEEN 1 AND 168 THEN
+        RAISE EXCEPTION 'hours must be between 1 and 168, got %', coalesce(p_hours::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END;
+$$;
+
+
+--
+-- Name: check_page(integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.check_page(p_limit integer, p_offset integer) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'limit must be between 1 and 200, got %', coalesce(p_limit::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_offset IS NULL OR p_offset < 0 THEN
+        RAISE EXCEPTION 'offset must be 0 or more, got %', coalesce(p_offset::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END;
+$$;
+
+
+--
+-- Name: check_status(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.check_status(p_status text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF p_status IS NOT NULL AND p_status NOT IN ('running', 'completed', 'failed', 'partial') THEN
+        RAISE EXCEPTION 'status must be one of running, completed, failed, partial, got %', p_status
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END;
+$$;
+
+
+--
+-- Name: close_stale_executions(interval); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.close_stale_executions(p_older_than interval DEFAULT '01:00:00'::interval) RETURNS integer
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE
+    closed integer;
+BEGIN
+    IF p_older_than IS NULL OR p_older_than <= interval '0' THEN
+        RAISE EXCEPTION 'close_stale_executions: the age must be positive, got %',
+            coalesce(p_older_than::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    UPDATE execution_logs
+    SET status = 'failed',
+        completed_at = now(),
+        total_duration_ms = least(round(extract(epoch FROM now() - started_at) * 1000),
+                                  2147483647)::integer,
+        error_summary = format('Execution abandoned: still running after %s; its process '
+                               'probably stopped before logging the finish', p_older_than),
+        change_seq = nextval('execution_logs_change_seq')
+    WHERE status = 'running'
+      AND started_at < now() - p_older_than;
+
+    GET DIAGNOSTICS closed = ROW_COUNT;
+    RETURN closed;
+END;
+$$;
+
+
+--
+-- Name: execution_search_text(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.execution_search_text(request_message text, response_message text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ((request_message || '
+'::text) || COALESCE(response_message, ''::text));
+
+
+--
+-- Name: execution_stats(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.execution_stats(p_hours integer DEFAULT 24) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE
+    since timestamptz;
+    result jsonb;
+BEGIN
+    PERFORM check_hours(p_hours);
+    since := now() - make_interval(hours => p_hours);
+
+    SELECT jsonb_build_object(
+               'time_range_hours', p_hours,
+               'total_executions', count(*),
+               'by_status', jsonb_build_object(
+                   'completed', count(*) FILTER (WHERE status = 'completed'),
+                   'failed', count(*) FILTER (WHERE status = 'failed'),
+                   'partial', count(*) FILTER (WHERE status = 'partial'),
+                   'running', count(*) FILTER (WHERE status = 'running')),
+               'success_rate', CASE WHEN count(*) = 0 THEN 0.0
+                   ELSE round(100.0 * count(*) FILTER (WHERE status = 'completed') / count(*), 2)
+                   END,
+               'avg_duration_ms', round(avg(total_duration_ms))::integer,
+               'p95_duration_ms', round(percentile_cont(0.95) WITHIN GROUP
+                   (ORDER BY total_duration_ms))::integer)
+    INTO result
+    FROM execution_logs
+    WHERE started_at >= since;
+
+    RETURN result || jsonb_build_object(
+        'failed_nodes_breakdown',
+        (SELECT coalesce(jsonb_object_agg(b.node, b.failed_runs), '{}'::jsonb)
+         FROM failed_nodes_breakdown(p_hours) AS b));
+END;
+$$;
+
+
+--
+-- Name: iso_utc(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.iso_utc(ts timestamp with time zone) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN to_char((ts AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'::text);
+
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: execution_logs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.execution_logs (
+    id character varying(36) NOT NULL,
+    conversation_id character varying(36),
+    user_id character varying(255) NOT NULL,
+    request_message text NOT NULL,
+    response_message text,
+    status character varying(50) DEFAULT 'running'::character varying,
+    started_at timestamp with time zone DEFAULT now(),
+    completed_at timestamp with time zone,
+    total_duration_ms integer,
+    execution_trace jsonb,
+    error_summary text,
+    failed_nodes jsonb DEFAULT '[]'::jsonb,
+    change_seq bigint NOT NULL,
+    CONSTRAINT execution_logs_status_check CHECK (((status)::text = ANY ('{running,completed,failed,partial}'::text[])))
+)
+WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_analyze_scale_factor='0.02');
+
+
+--
+-- Name: execution_summary_json(public.execution_logs); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.execution_summary_json(l public.execution_logs) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN jsonb_build_object('id', (l).id, 'conversation_id', (l).conversation_id, 'user_id', (l).user_id, 'request_message', (l).request_message, 'response_message', (l).response_message, 'status', (l).status, 'started_at', public.iso_utc((l).started_at), 'completed_at', public.iso_utc((l).completed_at), 'total_duration_ms', (l).total_duration_ms, 'failed_nodes', COALESCE((l).failed_nodes, '[]'::jsonb), 'error_summary', (l).error_summary);
+
+
+--
+-- Name: executions_by_ids(text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.executions_by_ids(p_ids text[]) RETURNS TABLE(change_seq bigint, execution jsonb)
+    LANGUAGE sql STABLE
+    BEGIN ATOMIC
+ SELECT l.change_seq,
+     public.execution_summary_json(l.*) AS execution_summary_json
+    FROM public.execution_logs l
+   WHERE ((l.id)::text = ANY (executions_by_ids.p_ids))
+   ORDER BY l.change_seq;
+END;
+
+
+--
+-- Name: executions_changed_since(bigint, text, text, text, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.executions_changed_since(p_change_seq bigint, p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_limit integer DEFAULT 1000) RETURNS TABLE(change_seq bigint, execution jsonb)
+    LANGUAGE sql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    BEGIN ATOMIC
+ SELECT l.change_seq,
+     public.execution_summary_json(l.*) AS execution_summary_json
+    FROM public.execution_logs l
+   WHERE ((l.change_seq > executions_changed_since.p_change_seq) AND ((executions_changed_since.p_status IS NULL) OR ((l.status)::text = executions_changed_since.p_status)) AND ((executions_changed_since.p_user_id IS NULL) OR ((l.user_id)::text = executions_changed_since.p_user_id)) AND ((executions_changed_since.p_conversation_id IS NULL) OR ((l.conversation_id)::text = executions_changed_since.p_conversation_id)))
+   ORDER BY l.change_seq
+  LIMIT executions_changed_since.p_limit;
+END;
+
+
+--
+-- Name: failed_nodes_breakdown(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.failed_nodes_breakdown(p_hours integer DEFAULT 24) RETURNS TABLE(node text, failed_runs bigint)
+    LANGUAGE sql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    BEGIN ATOMIC
+ SELECT f.node,
+     count(*) AS failed_runs
+    FROM public.execution_logs l,
+     LATERAL ( SELECT DISTINCT n.value AS node
+            FROM jsonb_array_elements_text(l.failed_nodes) n(value)) f
+   WHERE (((l.status)::text = ANY ('{failed,partial}'::text[])) AND (l.started_at >= (now() - make_interval(hours => failed_nodes_breakdown.p_hours))))
+   GROUP BY f.node
+   ORDER BY (count(*)) DESC, f.node;
+END;
+
+
+--
+-- Name: get_execution(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.get_execution(p_id text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    BEGIN ATOMIC
+ SELECT (public.execution_summary_json(l.*) || jsonb_build_object('execution_trace', COALESCE(l.execution_trace, '[]'::jsonb)))
+    FROM public.execution_logs l
+   WHERE ((l.id)::text = get_execution.p_id);
+END;
+
+
+--
+-- Name: like_pattern(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.like_pattern(q text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (('%'::text || replace(replace(replace(q, '\'::text, '\\'::text), '%'::text, '\%'::text), '_'::text, '\_'::text)) || '%'::text);
+
+
+--
+-- Name: list_conversation_executions(text, integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.list_conversation_executions(p_conversation_id text, p_limit integer DEFAULT 20, p_offset integer DEFAULT 0) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE
+    total bigint;
+    logs jsonb;
+BEGIN
+    PERFORM check_page(p_limit, p_offset);
+
+    SELECT count(*) INTO total FROM execution_logs WHERE conversation_id = p_conversation_id;
+
+    SELECT coalesce(jsonb_agg(execution_summary_json(page) ORDER BY page.started_at, page.id),
+                    '[]'::jsonb)
+    INTO logs
+    FROM (
+        SELECT * FROM execution_logs l
+        WHERE l.conversation_id = p_conversation_id
+        ORDER BY l.started_at, l.id
+        LIMIT p_limit OFFSET p_offset
+    ) AS page;
+
+    RETURN jsonb_build_object('conversation_id', p_conversation_id, 'total', total,
+                              'offset', p_offset, 'limit', p_limit, 'logs', logs);
+END;
+$$;
+
+
+--
+-- Name: list_executions(text, text, text, integer, integer, integer, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.list_executions(p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_hours integer DEFAULT 24, p_limit integer DEFAULT 50, p_offset integer DEFAULT 0, p_q text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE
+    since timestamptz;
+    pattern text;
+    total bigint;
+    logs jsonb;
+BEGIN
+    PERFORM check_status(p_status);
+    PERFORM check_hours(p_hours);
+    PERFORM check_page(p_limit, p_offset);
+    since := now() - make_interval(hours => p_hours);
+    pattern := CASE WHEN p_q <> '' THEN like_pattern(p_q) END;
+
+    SELECT count(*) INTO total
+    FROM execution_logs l
+    WHERE l.started_at >= since
+      AND (p_status IS NULL OR l.status = p_status)
+      AND (p_user_id IS NULL OR l.user_id = p_user_id)
+      AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+      AND (pattern IS NULL
+           OR execution_search_text(l.request_message, l.response_message) ILIKE pattern);
+
+    SELECT coalesce(jsonb_agg(execution_summary_json(page) ORDER BY page.started_at DESC, page.id DESC),
+                    '[]'::jsonb)
+    INTO logs
+    FROM (
+        SELECT *
+        FROM execution_logs l
+        WHERE l.started_at >= since
+          AND (p_status IS NULL OR l.status = p_status)
+          AND (p_user_id IS NULL OR l.user_id = p_user_id)
+          AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+          AND (pattern IS NULL
+               OR execution_search_text(l.request_message, l.response_message) ILIKE pattern)
+        ORDER BY l.started_at DESC, l.id DESC
+        LIMIT p_limit OFFSET p_offset
+    ) AS page;
+
+    RETURN jsonb_build_object('total', total, 'offset', p_offset, 'limit', p_limit, 'logs', logs);
+END;
+$$;
+
+
+--
+-- Name: log_batch(text[], text[], text[], text[], double precision[], text[], double precision[], text[], jsonb[], jsonb[], text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.log_batch(p_ids text[], p_conversation_ids text[], p_user_ids text[], p_request_messages text[], p_started_at double precision[], p_statuses text[], p_completed_at double precision[], p_response_messages text[], p_execution_traces jsonb[], p_failed_nodes jsonb[], p_error_summaries text[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE
+    written integer;
+BEGIN
+    INSERT INTO conversations (id, user_id)
+    SELECT DISTINCT ON (c.id) c.id, c.user_id
+    FROM unnest(p_conversation_ids, p_user_ids) AS c(id, user_id)
+    WHERE c.id IS NOT NULL
+    ORDER BY c.id
+    ON CONFLICT (id) DO NOTHING;
+
+    WITH events AS (
+        SELECT *
+        FROM unnest(p_ids, p_conversation_ids, p_user_ids, p_request_messages, p_started_at,
+                    p_statuses, p_completed_at, p_response_messages, p_execution_traces,
+                    p_failed_nodes, p_error_summaries)
+             WITH ORDINALITY
+             AS e(id, conversation_id, user_id, request_message, started_at, status,
+                  completed_at, response_message, execution_trace, failed_nodes,
+                  error_summary, ord)
+    ),
+    one_per_run AS (
+        -- A finish carries everything its start does, so it wins.
+        SELECT DISTINCT ON (id) *
+        FROM events
+        ORDER BY id, (status <> 'running') DESC, ord DESC
+    )
+    INSERT INTO execution_logs AS l (
+        id, conversation_id, user_id, request_message, status, started_at, completed_at,
+        total_duration_ms, response_message, execution_trace, failed_nodes, error_summary)
+    SELECT id, conversation_id, user_id, request_message, status,
+           to_timestamp(started_at), to_timestamp(completed_at),
+           greatest(0, round((completed_at - started_at) * 1000))::integer,
+           response_message, execution_trace, coalesce(failed_nodes, '[]'::jsonb),
+           error_summary
+    FROM one_per_run
+    ORDER BY id  -- the same lock order in every batch: concurrent writers cannot deadlock
+    ON CONFLICT (id) DO UPDATE
+        SET status = excluded.status,
+            completed_at = excluded.completed_at,
+            total_duration_ms = excluded.total_duration_ms,
+            response_message = excluded.response_message,
+            execution_trace = excluded.execution_trace,
+            failed_nodes = excluded.failed_nodes,
+            error_summary = excluded.error_summary,
+            change_seq = nextval('execution_logs_change_seq')
+        WHERE l.status = 'running' AND excluded.status <> 'running';
+
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+END;
+$$;
+
+
+--
+-- Name: log_finish(text, text, text, text, timestamp with time zone, text, jsonb, jsonb, text, text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.log_finish(p_id text, p_status text, p_user_id text, p_request_message text, p_started_at timestamp with time zone, p_response_message text DEFAULT NULL::text, p_execution_trace jsonb DEFAULT '[]'::jsonb, p_failed_nodes jsonb DEFAULT '[]'::jsonb, p_error_summary text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_completed_at timestamp with time zone DEFAULT now()) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF p_status IS NULL OR p_status NOT IN ('completed', 'failed', 'partial') THEN
+        RAISE EXCEPTION 'log_finish: status must be completed, failed or partial, got %',
+            coalesce(p_status, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN log_batch(
+        ARRAY[p_id], ARRAY[p_conversation_id], ARRAY[p_user_id], ARRAY[p_request_message],
+        ARRAY[extract(epoch FROM p_started_at)::double precision], ARRAY[p_status],
+        ARRAY[extract(epoch FROM p_completed_at)::double precision], ARRAY[p_response_message],
+        ARRAY[p_execution_trace], ARRAY[p_failed_nodes], ARRAY[p_error_summary]);
+END;
+$$;
+
+
+--
+-- Name: log_start(text, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.log_start(p_id text, p_user_id text, p_request_message text, p_conversation_id text DEFAULT NULL::text, p_started_at timestamp with time zone DEFAULT now()) RETURNS integer
+    LANGUAGE sql
+    RETURN public.log_batch(ARRAY[p_id], ARRAY[p_conversation_id], ARRAY[p_user_id], ARRAY[p_request_message], ARRAY[(EXTRACT(epoch FROM p_started_at))::double precision], ARRAY['running'::text], ARRAY[NULL::double precision], ARRAY[NULL::text], ARRAY[NULL::jsonb], ARRAY[NULL::jsonb], ARRAY[NULL::text]);
+
+
+--
+-- Name: node_performance(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.node_performance(p_hours integer DEFAULT 24) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
+    LANGUAGE sql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    BEGIN ATOMIC
+ SELECT (t.entry ->> 'node'::text) AS node,
+     count(*) AS runs,
+     count(*) FILTER (WHERE ((t.entry ->> 'status'::text) = 'failed'::text)) AS failures,
+     round(((100.0 * (count(*) FILTER (WHERE ((t.entry ->> 'status'::text) = 'failed'::text)))::numeric) / (count(*))::numeric), 2) AS round,
+     round(avg(((t.entry ->> 'execution_time_ms'::text))::numeric), 3) AS round,
+     round((percentile_cont((0.50)::double precision) WITHIN GROUP (ORDER BY ((t.entry ->> 'execution_time_ms'::text))::double precision))::numeric, 3) AS round,
+     round((percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((t.entry ->> 'execution_time_ms'::text))::double precision))::numeric, 3) AS round,
+     round((percentile_cont((0.99)::double precision) WITHIN GROUP (ORDER BY ((t.entry ->> 'execution_time_ms'::text))::double precision))::numeric, 3) AS round
+    FROM public.execution_logs l,
+     LATERAL jsonb_array_elements(l.execution_trace) t(entry)
+   WHERE ((l.started_at >= (now() - make_interval(hours => node_performance.p_hours))) AND (jsonb_typeof(l.execution_trace) = 'array'::text))
+   GROUP BY (t.entry ->> 'node'::text)
+   ORDER BY (count(*)) DESC, (t.entry ->> 'node'::text);
+END;
+
+
+--
+-- Name: node_performance_json(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.node_performance_json(p_hours integer DEFAULT 24) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    PERFORM check_hours(p_hours);
+    RETURN jsonb_build_object(
+        'time_range_hours', p_hours,
+        'nodes', (SELECT coalesce(jsonb_agg(to_jsonb(n)), '[]'::jsonb)
+                  FROM node_performance(p_hours) AS n));
+END;
+$$;
+
+
+--
+-- Name: tg_execution_logs__notify(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.tg_execution_logs__notify() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM pg_notify('execution_events', chunk.payload)
+    FROM (
+        SELECT jsonb_agg(jsonb_build_array(id, status, change_seq) ORDER BY change_seq)::text
+               AS payload
+        FROM (SELECT id, status, change_seq, (row_number() OVER () - 1) / 100 AS chunk_no
+              FROM changed_rows) AS numbered
+        GROUP BY chunk_no
+    ) AS chunk;
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: conversations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.conversations (
+    id character varying(36) NOT NULL,
+    user_id character varying(255),
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: execution_logs_change_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.execution_logs_change_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: execution_logs_change_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.execution_logs_change_seq OWNED BY public.execution_logs.change_seq;
+
+
+--
+-- Name: execution_stats_hourly; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.execution_stats_hourly AS
+ SELECT date_trunc('hour'::text, execution_logs.started_at) AS hour,
+    count(*) AS total,
+    count(*) FILTER (WHERE ((execution_logs.status)::text = 'completed'::text)) AS completed,
+    count(*) FILTER (WHERE ((execution_logs.status)::text = 'partial'::text)) AS partial,
+    count(*) FILTER (WHERE ((execution_logs.status)::text = 'failed'::text)) AS failed,
+    count(*) FILTER (WHERE ((execution_logs.status)::text = 'running'::text)) AS running,
+    round(((100.0 * (count(*) FILTER (WHERE ((execution_logs.status)::text = 'completed'::text)))::numeric) / (count(*))::numeric), 2) AS success_rate,
+    round(avg(execution_logs.total_duration_ms)) AS avg_duration_ms,
+    round(percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((execution_logs.total_duration_ms)::double precision))) AS p95_duration_ms
+   FROM public.execution_logs
+  WHERE (execution_logs.started_at >= (now() - '7 days'::interval))
+  GROUP BY (date_trunc('hour'::text, execution_logs.started_at))
+  ORDER BY (date_trunc('hour'::text, execution_logs.started_at)) DESC;
+
+
+--
+-- Name: failed_node_breakdown; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.failed_node_breakdown AS
+ SELECT failed_nodes_breakdown.node,
+    failed_nodes_breakdown.failed_runs
+   FROM public.failed_nodes_breakdown(24) failed_nodes_breakdown(node, failed_runs);
+
+
+--
+-- Name: node_performance_24h; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.node_performance_24h AS
+ SELECT node_performance.node,
+    node_performance.runs,
+    node_performance.failures,
+    node_performance.failure_rate,
+    node_performance.avg_ms,
+    node_performance.p50_ms,
+    node_performance.p95_ms,
+    node_performance.p99_ms
+   FROM public.node_performance(24) node_performance(node, runs, failures, failure_rate, avg_ms, p50_ms, p95_ms, p99_ms);
+
+
+--
+-- Name: recent_executions; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.recent_executions AS
+ SELECT execution_logs.id,
+    execution_logs.conversation_id,
+    execution_logs.user_id,
+    "left"(execution_logs.request_message, 120) AS request_excerpt,
+    execution_logs.status,
+    execution_logs.started_at,
+    execution_logs.completed_at,
+    execution_logs.total_duration_ms,
+    execution_logs.failed_nodes,
+    execution_logs.error_summary
+   FROM public.execution_logs
+  ORDER BY execution_logs.started_at DESC, execution_logs.id DESC;
+
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schema_migrations (
+    version character varying NOT NULL
+);
+
+
+--
+-- Name: execution_logs change_seq; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.execution_logs ALTER COLUMN change_seq SET DEFAULT nextval('public.execution_logs_change_seq'::regclass);
+
+
+--
+-- Name: conversations conversations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.conversations
+    ADD CONSTRAINT conversations_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: execution_logs execution_logs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.execution_logs
+    ADD CONSTRAINT execution_logs_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: idx_execution_change_seq; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_execution_change_seq ON public.execution_logs USING btree (change_seq);
+
+
+--
+-- Name: idx_execution_conversation_date; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_execution_conversation_date ON public.execution_logs USING btree (conversation_id, started_at);
+
+
+--
+-- Name: idx_execution_failed_nodes; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_execution_failed_nodes ON public.execution_logs USING btree (started_at) INCLUDE (failed_nodes) WHERE ((status)::text = ANY ('{failed,partial}'::text[]));
+
+
+--
+-- Name: idx_execution_search_text; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_execution_search_text ON public.execution_logs USING gin (public.execution_search_text(request_message, response_message) public.gin_trgm_ops);
+
+
+--
+-- Name: idx_execution_started_covering; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_execution_started_covering ON public.execution_logs USING btree (started_at) INCLUDE (status, total_duration_ms);
+
+
+--
+-- Name: idx_execution_status_date; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_execution_status_date ON public.execution_logs USING btree (status, started_at);
+
+
+--
+-- Name: idx_execution_user_date; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_execution_user_date ON public.execution_logs USING btree (user_id, started_at);
+
+
+--
+-- Name: execution_logs execution_logs_notify_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER execution_logs_notify_insert AFTER INSERT ON public.execution_logs REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tg_execution_logs__notify();
+
+
+--
+-- Name: execution_logs execution_logs_notify_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER execution_logs_notify_update AFTER UPDATE ON public.execution_logs REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tg_execution_logs__notify();
+
+
+--
+-- Name: execution_logs execution_logs_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.execution_logs
+    ADD CONSTRAINT execution_logs_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE CASCADE;
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+\unrestrict dbmate
+
+
+--
+-- Dbmate schema migrations
+--
+
+INSERT INTO public.schema_migrations (version) VALUES
+    ('20261130000001'),
+    ('20261130000002'),
+    ('20261130000003'),
+    ('20261130000004'),
+    ('20261130000005'),
+    ('20261130000006'),
+    ('20261130000007'),
+    ('20261130000008'),
+    ('20261130000009');

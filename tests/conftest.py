@@ -1,0 +1,82 @@
+"""Test ground: a real PostgreSQL for every test.
+
+The server is DATABASE_URL's when set (CI and this machine: PostgreSQL 15 on
+127.0.0.1:5432), otherwise an embedded PostgreSQL 18 started for the session.
+A template database is migrated once per session with the real dbmate binary;
+each test gets its own copy of it. Only databases this session created are
+dropped.
+"""
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from app.storage.embedded import start_embedded
+from app.storage.migrate import migrate
+from app.storage.urls import with_database
+
+SESSION_TAG = f"elm_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """An administrative URL of the PostgreSQL server the tests run against."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="elm-pg-")) / "data"
+    server = start_embedded(data_dir, delete_on_exit=True)
+    try:
+        yield server.get_uri("postgres")
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def template_database(server_url: str) -> AsyncIterator[str]:
+    """Name of a database migrated with dbmate, to copy per test."""
+    name = f"{SESSION_TAG}_template"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        migrate(with_database(server_url, name))
+        yield name
+    finally:
+        # Every database this session created starts with SESSION_TAG.
+        leftovers = await admin.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1", SESSION_TAG + "%"
+        )
+        for row in leftovers:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{row[0]}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def database_url(server_url: str, template_database: str) -> AsyncIterator[str]:
+    """URL of a fresh, migrated database for this test alone."""
+    name = f"{SESSION_TAG}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(
+            f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" STRATEGY FILE_COPY'
+        )
+        yield with_database(server_url, name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to this test's database."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
