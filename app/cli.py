@@ -7,12 +7,10 @@ applies the migrations and serves the API and dashboard on it.
 """
 
 import argparse
-import asyncio
 import logging
 import os
 import uuid
 
-import asyncpg
 import uvicorn
 
 from app.config import get_settings
@@ -46,7 +44,9 @@ def serve(args: argparse.Namespace) -> None:
     if host is None:
         # Monitoring data holds user messages: without a token, stay local.
         host = "0.0.0.0" if settings.monitoring_api_token else "127.0.0.1"
-    print(f"Dashboard: http://{'127.0.0.1' if host == '0.0.0.0' else host}:{args.port}/", flush=True)
+    print(
+        f"Dashboard: http://{'127.0.0.1' if host == '0.0.0.0' else host}:{args.port}/", flush=True
+    )
     uvicorn.run("app.api.main:app", host=host, port=args.port, log_level="info")
 
 
@@ -61,7 +61,9 @@ def dump_schema(_: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     parser = argparse.ArgumentParser(prog="monitor", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="run the API and dashboard")

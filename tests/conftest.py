@@ -63,9 +63,7 @@ async def database_url(server_url: str, template_database: str) -> AsyncIterator
     name = f"{SESSION_TAG}_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(server_url)
     try:
-        await admin.execute(
-            f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" STRATEGY FILE_COPY'
-        )
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
         yield with_database(server_url, name)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

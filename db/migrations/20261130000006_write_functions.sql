@@ -59,7 +59,9 @@ BEGIN
         total_duration_ms, response_message, execution_trace, failed_nodes, error_summary)
     SELECT id, conversation_id, user_id, request_message, status,
            to_timestamp(started_at), to_timestamp(completed_at),
-           greatest(0, round((completed_at - started_at) * 1000))::integer,
+           -- greatest() skips NULLs, so a start (no completed_at) needs the CASE
+           CASE WHEN completed_at IS NOT NULL
+                THEN greatest(0, round((completed_at - started_at) * 1000))::integer END,
            response_message, execution_trace, coalesce(failed_nodes, '[]'::jsonb),
            error_summary
     FROM one_per_run

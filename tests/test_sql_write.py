@@ -1,0 +1,157 @@
+"""Write side: log_batch, log_start and log_finish are idempotent and
+order-independent, and a start with its finish in one batch is one INSERT."""
+
+import json
+
+import asyncpg
+import pytest
+
+from tests.factories import finished, started, write
+
+
+async def fetch_row(db: asyncpg.Connection, execution_id: str) -> asyncpg.Record:
+    return await db.fetchrow(
+        "SELECT *, xmin::text AS version FROM execution_logs WHERE id = $1", execution_id
+    )
+
+
+async def test_a_start_creates_a_running_row(db: asyncpg.Connection) -> None:
+    start = started(request_message="hello")
+    assert await write(db, start) == 1
+    row = await fetch_row(db, start.execution_id)
+    assert row["status"] == "running"
+    assert row["request_message"] == "hello"
+    assert row["completed_at"] is None
+    assert row["total_duration_ms"] is None
+    assert json.loads(row["failed_nodes"]) == []
+
+
+async def test_a_finish_after_its_start_completes_the_row(db: asyncpg.Connection) -> None:
+    start = started()
+    await write(db, start)
+    await write(
+        db,
+        finished(
+            start,
+            status="partial",
+            duration_s=1.5,
+            failed_nodes=["data_checker"],
+            error_summary="boom",
+        ),
+    )
+    row = await fetch_row(db, start.execution_id)
+    assert row["status"] == "partial"
+    assert row["total_duration_ms"] == 1500
+    assert json.loads(row["failed_nodes"]) == ["data_checker"]
+    assert row["error_summary"] == "boom"
+    trace = json.loads(row["execution_trace"])
+    assert [entry["node"] for entry in trace] == [
+        "guardrail_check",
+        "intent_classifier",
+        "data_checker",
+    ]
+    assert trace[0]["timestamp"].endswith("Z")
+
+
+async def test_start_and_finish_in_one_batch_are_one_insert_and_no_update(
+    db: asyncpg.Connection,
+) -> None:
+    start = started()
+    async with db.transaction():
+        assert await write(db, start, finished(start)) == 1
+        inserted, updated = await db.fetchrow(
+            "SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables"
+            " WHERE relname = 'execution_logs'"
+        )
+    assert (inserted, updated) == (1, 0)
+    assert (await fetch_row(db, start.execution_id))["status"] == "completed"
+
+
+async def test_the_finish_wins_whatever_its_place_in_the_batch(db: asyncpg.Connection) -> None:
+    start = started()
+    await write(db, finished(start), start)
+    assert (await fetch_row(db, start.execution_id))["status"] == "completed"
+
+
+async def test_a_retried_batch_changes_nothing(db: asyncpg.Connection) -> None:
+    first, second = started(), started()
+    batch = [first, finished(first), second]
+    assert await write(db, *batch) == 2
+    before = [await fetch_row(db, s.execution_id) for s in (first, second)]
+    assert await write(db, *batch) == 0
+    after = [await fetch_row(db, s.execution_id) for s in (first, second)]
+    assert before == after
+
+
+async def test_a_finish_without_its_start_makes_a_complete_row(db: asyncpg.Connection) -> None:
+    start = started(user_id="u9", request_message="only the finish arrived")
+    await write(db, finished(start, status="failed", response_message=None, error_summary="x"))
+    row = await fetch_row(db, start.execution_id)
+    assert (row["status"], row["user_id"], row["request_message"]) == (
+        "failed",
+        "u9",
+        "only the finish arrived",
+    )
+    assert row["total_duration_ms"] == 250
+
+
+async def test_a_late_start_never_overwrites_a_finish(db: asyncpg.Connection) -> None:
+    start = started()
+    await write(db, finished(start))
+    before = await fetch_row(db, start.execution_id)
+    assert await write(db, start) == 0
+    assert await fetch_row(db, start.execution_id) == before
+
+
+async def test_a_repeated_finish_never_overwrites_the_first(db: asyncpg.Connection) -> None:
+    start = started()
+    await write(db, finished(start, status="completed", response_message="first"))
+    assert await write(db, finished(start, status="failed", response_message="second")) == 0
+    row = await fetch_row(db, start.execution_id)
+    assert (row["status"], row["response_message"]) == ("completed", "first")
+
+
+async def test_logging_a_run_creates_its_conversation(db: asyncpg.Connection) -> None:
+    await write(db, started(conversation_id="conv-new", user_id="u1"))
+    assert await db.fetchval("SELECT user_id FROM conversations WHERE id = 'conv-new'") == "u1"
+
+
+async def test_deleting_a_conversation_deletes_its_executions(db: asyncpg.Connection) -> None:
+    await write(db, started(conversation_id="conv-gone"), started(conversation_id="conv-kept"))
+    await db.execute("DELETE FROM conversations WHERE id = 'conv-gone'")
+    assert await db.fetchval("SELECT array_agg(conversation_id) FROM execution_logs") == [
+        "conv-kept"
+    ]
+
+
+async def test_a_run_without_conversation_is_logged(db: asyncpg.Connection) -> None:
+    start = started(conversation_id=None)
+    await write(db, start)
+    assert (await fetch_row(db, start.execution_id))["conversation_id"] is None
+
+
+async def test_log_start_and_log_finish_work_from_sql(db: asyncpg.Connection) -> None:
+    await db.execute("SELECT log_start('exec-1', 'user-1', 'hi', 'conv-sql')")
+    await db.execute(
+        """SELECT log_finish('exec-1', 'failed', 'user-1', 'hi', now() - interval '2 seconds',
+                             p_failed_nodes => '["data_checker"]',
+                             p_error_summary => 'boom')"""
+    )
+    row = await fetch_row(db, "exec-1")
+    assert (row["status"], row["error_summary"], row["conversation_id"]) == (
+        "failed",
+        "boom",
+        "conv-sql",
+    )
+    assert 1900 <= row["total_duration_ms"] <= 2100
+
+
+async def test_log_finish_refuses_an_unknown_status(db: asyncpg.Connection) -> None:
+    with pytest.raises(asyncpg.InvalidParameterValueError, match="status must be"):
+        await db.execute("SELECT log_finish('exec-1', 'done', 'u', 'hi', now())")
+
+
+async def test_the_table_refuses_an_unknown_status(db: asyncpg.Connection) -> None:
+    start = started()
+    with pytest.raises(asyncpg.CheckViolationError):
+        await write(db, finished(start, status="exploded"))
