@@ -633,7 +633,7 @@
     } catch (err) {
       if (err.name === 'AbortError' || ctl !== detailController) return;
       const msg = err.status === 404
-        ? `Execution ${id} was not found (it may be older than the retention window).`
+        ? `Execution ${id} was not found.`
         : describeError(err);
       $('#tree-body').replaceChildren(h('p', { class: 'panel-error', role: 'alert' }, msg));
     }
