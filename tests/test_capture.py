@@ -604,3 +604,81 @@ async def test_sync_node_can_report_an_error(rec: Recorder) -> None:
 
     assert rec.last.status == "partial"
     assert (rec.last.failed_nodes, rec.last.error_summary) == (["sync_careful"], "fallback used")
+
+
+async def test_concurrent_runs_keep_their_traces_apart(rec: Recorder) -> None:
+    async def slow_step(state: State) -> dict[str, Any]:
+        await asyncio.sleep(0.01)
+        return {"log": [state["message"]]}
+
+    builder = StateGraph(State)
+    builder.add_node("slow_step", slow_step)
+    builder.add_node("answer", answer)
+    builder.add_edge(START, "slow_step")
+    builder.add_edge("slow_step", "answer")
+    graph = rec.instrument(builder.compile())
+
+    await asyncio.gather(*(graph.ainvoke({"message": f"m{i}"}, user_id=f"u{i}") for i in range(5)))
+
+    assert len(rec.finished) == 5
+    for finished in rec.finished:
+        assert [e["node"] for e in finished.execution_trace] == ["slow_step", "answer"]
+        assert finished.response_message == f"answer: {finished.request_message}"
+
+
+async def test_retried_subgraph_node_that_recovers_leaves_the_run_completed(
+    rec: Recorder,
+) -> None:
+    calls = 0
+
+    async def inner_flaky(state: State) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("inner timed out")
+        return {"log": ["inner_flaky"]}
+
+    sub = StateGraph(State)
+    sub.add_node("inner_flaky", inner_flaky)
+    sub.add_edge(START, "inner_flaky")
+    builder = StateGraph(State)
+    builder.add_node(
+        "sub",
+        sub.compile(),
+        retry_policy=RetryPolicy(initial_interval=0, jitter=False, retry_on=ConnectionError),
+    )
+    builder.add_node("answer", answer)
+    builder.add_edge(START, "sub")
+    builder.add_edge("sub", "answer")
+    graph = rec.instrument(builder.compile())
+
+    await graph.ainvoke(INPUT, user_id="u")
+
+    assert [(e["node"], e["status"], e["attempt"]) for e in rec.last.execution_trace] == [
+        ("inner_flaky", "failed", 1),
+        ("sub", "failed", 1),
+        ("inner_flaky", "completed", 1),
+        ("sub", "completed", 2),
+        ("answer", "completed", 1),
+    ]
+    assert (rec.last.status, rec.last.failed_nodes) == ("completed", [])
+
+
+async def test_failure_inside_a_subgraph_fails_the_child_then_the_parent(rec: Recorder) -> None:
+    async def inner_bad(state: State) -> dict[str, Any]:
+        raise ValueError("inner broke")
+
+    sub = StateGraph(State)
+    sub.add_node("inner_bad", inner_bad)
+    sub.add_edge(START, "inner_bad")
+    builder = StateGraph(State)
+    builder.add_node("sub", sub.compile())
+    builder.add_edge(START, "sub")
+    graph = rec.instrument(builder.compile())
+
+    with pytest.raises(ValueError):
+        await graph.ainvoke(INPUT, user_id="u")
+
+    assert nodes_of(rec.last) == [("inner_bad", "failed"), ("sub", "failed")]
+    assert rec.last.failed_nodes == ["inner_bad", "sub"]
+    assert rec.last.error_summary == "inner broke"

@@ -37,6 +37,10 @@ Trace entry (one dict per node execution, appended when the node ends)::
      "timestamp": <time.time() when it ended>, "started_at": <time.time() when it started>,
      "step": <langgraph_step>, "parent": None | "outer" | "outer/inner", "attempt": 1}
 
+``step`` is the superstep within the graph the node belongs to (a subgraph counts its
+own steps from 1); ``parent`` is the path of the enclosing node for nodes of a compiled
+subgraph (used as a node or called from a node), None at top level.
+
 Outcome rules:
 
 - A node that raises is ``failed``; its error is str(exc) (the exception type when that
@@ -50,7 +54,8 @@ Outcome rules:
   and was followed by a retry is kept in the trace as ``failed`` but is not a failed node
   of the run: a recovered retry leaves the run ``completed``.
 - A subgraph node fails when its child fails: both are failed entries and both names go
-  to ``failed_nodes`` (child first), since both really ended with that error.
+  to ``failed_nodes`` (child first), since both really ended with that error. A retry
+  of a subgraph node that recovers clears its children's earlier failures as well.
 
 Run status: ``failed`` when the run raised (``error_summary``: the first failed node's
 error, else the raised exception's) or produced no response (``response_of`` gave None
@@ -63,7 +68,8 @@ Response: ``response_of`` is applied to the final state (for ``version="v2"`` ou
 their ``.value``). ``astream`` needs that state without changing what the caller sees: if
 the caller's stream modes lack ``"values"``, it is added to the modes asked of LangGraph
 and its chunks are filtered out again, with the caller's chunk shapes restored (this is
-what ``ainvoke`` itself does inside LangGraph). A caller that stops iterating before the
+what ``ainvoke`` itself does inside LangGraph; it costs LangGraph a values snapshot per
+step, measured at about 35 us per 5-node run). A caller that stops iterating before the
 end makes the run ``failed`` ("stream closed before the run finished").
 
 Safety: emitting never raises into the caller (a failing sink is logged and swallowed);
@@ -72,7 +78,10 @@ object is re-raised unchanged. Instrumenting is idempotent: nodes already wrappe
 left alone, so a graph (or a subgraph shared by graphs) is wrapped once.
 
 Cost: no uuid4 per node, no datetime, no copying, no logging on the happy path; clocks
-are ``perf_counter`` per node anchored to one ``time.time()`` per run.
+are ``perf_counter`` per node anchored to one ``time.time()`` per run. Measured on a
+5-node trivial async graph (~850 us per run here): ``ainvoke`` +30 us, ``astream`` +70 us.
+
+`current_execution_id()` gives node code the id of the run it belongs to.
 """
 
 from __future__ import annotations
@@ -145,7 +154,9 @@ class _Run:
         self.t0_wall = time.time()
         self.t0_perf = time.perf_counter()
         self.trace: list[dict[str, Any]] = []
-        # [task_id, node, error, superseded]: superseded once a retry of the task starts.
+        # [task ids of the node and its ancestors, node, error, superseded]: superseded
+        # once a retry of any of those tasks starts (a retried subgraph node retries
+        # its children too).
         self.failures: list[list[Any]] = []
         self.interrupted = False
         # Set when the finish event is built: a late node (a sibling whose cancellation
@@ -156,14 +167,17 @@ class _Run:
 class _Frame:
     """One node execution in progress."""
 
-    __slots__ = ("attempt", "config", "error", "name", "path", "run", "start", "step")
+    __slots__ = ("attempt", "config", "error", "name", "parent", "path", "run", "start", "step")
 
     def __init__(self, run: _Run, name: str, parent: _Frame | None, config: Any) -> None:
         self.run = run
         self.name = name
         # The parent frame only counts when it belongs to the same run: a node may call
         # another monitored graph, whose nodes are top level in their own run.
-        self.path = name if parent is None or parent.run is not run else f"{parent.path}/{name}"
+        if parent is not None and parent.run is not run:
+            parent = None
+        self.parent = parent
+        self.path = name if parent is None else f"{parent.path}/{name}"
         self.config = config
         self.error: str | None = None
         meta = config.get("metadata") if config else None
@@ -185,19 +199,28 @@ _current_run: ContextVar[_Run | None] = ContextVar("execution_monitor_run", defa
 _current_frame: ContextVar[_Frame | None] = ContextVar("execution_monitor_node", default=None)
 
 
+def _task_id(frame: _Frame) -> Any:
+    configurable = frame.config.get("configurable") if frame.config else None
+    return configurable.get(_TASK_ID_KEY) if configurable else None
+
+
+def _task_chain(frame: _Frame | None) -> tuple[Any, ...]:
+    chain = []
+    while frame is not None:
+        chain.append(_task_id(frame))
+        frame = frame.parent
+    return tuple(chain)
+
+
 def _supersede(run: _Run, configurable: Mapping[str, Any] | None) -> None:
-    """A retry of a task starts: its earlier failure was not the task's last word."""
+    """A retry of a task starts: failures inside its earlier attempts were not the
+    task's last word (if the retry fails too, that failure is recorded afresh)."""
     task_id = configurable.get(_TASK_ID_KEY) if configurable else None
-    for failure in reversed(run.failures):
-        if failure[0] == task_id and not failure[3]:
+    if task_id is None:
+        return
+    for failure in run.failures:
+        if task_id in failure[0]:
             failure[3] = True
-            return
-
-
-def _parent_of(frame: _Frame) -> str | None:
-    path = frame.path
-    cut = path.rfind("/")
-    return None if cut < 0 else path[:cut]
 
 
 def _end_frame(frame: _Frame, exc: BaseException | None) -> None:
@@ -220,24 +243,37 @@ def _end_frame(frame: _Frame, exc: BaseException | None) -> None:
         status = "failed"
         if error is None:
             error = _error_message(exc)
-    entry: dict[str, Any] = {
-        "node": frame.name,
-        "status": status,
-        "execution_time_ms": round((end - frame.start) * 1000.0, 3),
-    }
+    start = frame.start
+    parent = frame.parent
+    wall = run.t0_wall - run.t0_perf  # perf_counter reading -> time.time()
     if status == "failed":
-        entry["error"] = error
-        configurable = frame.config.get("configurable") if frame.config else None
-        task_id = configurable.get(_TASK_ID_KEY) if configurable else None
-        run.failures.append([task_id, frame.name, error, False])
-    t0_perf = run.t0_perf
-    t0_wall = run.t0_wall
-    entry["timestamp"] = t0_wall + (end - t0_perf)
-    entry["started_at"] = t0_wall + (frame.start - t0_perf)
-    entry["step"] = frame.step
-    entry["parent"] = _parent_of(frame) if frame.path is not frame.name else None
-    entry["attempt"] = frame.attempt
-    run.trace.append(entry)
+        run.failures.append([_task_chain(frame), frame.name, error, False])
+        run.trace.append(
+            {
+                "node": frame.name,
+                "status": status,
+                "execution_time_ms": round((end - start) * 1000.0, 3),
+                "error": error,
+                "timestamp": wall + end,
+                "started_at": wall + start,
+                "step": frame.step,
+                "parent": None if parent is None else parent.path,
+                "attempt": frame.attempt,
+            }
+        )
+        return
+    run.trace.append(
+        {
+            "node": frame.name,
+            "status": status,
+            "execution_time_ms": round((end - start) * 1000.0, 3),
+            "timestamp": wall + end,
+            "started_at": wall + start,
+            "step": frame.step,
+            "parent": None if parent is None else parent.path,
+            "attempt": frame.attempt,
+        }
+    )
 
 
 def _cancelled_from_outside() -> bool:
@@ -707,7 +743,7 @@ def _finished_event(
     completed_at = run.t0_wall + (time.perf_counter() - run.t0_perf)
     failed_nodes: list[str] = []
     error_summary: str | None = None
-    for _task_id, node, error, superseded in run.failures:
+    for _tasks, node, error, superseded in run.failures:
         if superseded:
             continue
         if error_summary is None:
