@@ -113,7 +113,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Emit = Callable[[ExecutionEvent], None]
+Emit = Callable[[ExecutionEvent], object]  # a return value (enqueue: bool) is ignored
 ResponseOf = Callable[[Any], Any]
 
 _RUNTIME_KEY = "__pregel_runtime"  # langgraph._internal._constants.CONFIG_KEY_RUNTIME
