@@ -14,32 +14,22 @@ import uuid
 import uvicorn
 
 from app.config import get_settings
-from app.storage.embedded import start_embedded
+from app.storage.bootstrap import prepare_database, resolve_database_url
 from app.storage.migrate import dbmate, migrate
 from app.storage.urls import with_database
 
 logger = logging.getLogger("app.cli")
 
-EMBEDDED_DATABASE = "execution_monitor"
-
-
-def resolve_database_url() -> str:
-    """DATABASE_URL, or an embedded server's database (started if needed)."""
-    settings = get_settings()
-    if settings.database_url:
-        return settings.database_url
-    server = start_embedded(settings.embedded_data_dir)
-    logger.info("no DATABASE_URL: using the embedded PostgreSQL (pid %s)", server.get_pid())
-    return server.get_uri(EMBEDDED_DATABASE)
-
 
 def serve(args: argparse.Namespace) -> None:
     settings = get_settings()
-    url = resolve_database_url()
-    migrate(url)
-    os.environ["DATABASE_URL"] = url
+    # Started here (not in the server process's lifespan) so that one embedded
+    # server lives as long as this command.
+    os.environ["DATABASE_URL"] = prepare_database(settings)
+    os.environ["MIGRATE_ON_START"] = "0"
     if args.demo:
         os.environ["DEMO_TRAFFIC"] = "1"
+        os.environ.setdefault("AGENT_NODE_DELAY_S", "0.05")
     host = args.host
     if host is None:
         # Monitoring data holds user messages: without a token, stay local.
@@ -72,7 +62,7 @@ def main() -> None:
     serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve_parser.set_defaults(run=serve)
     commands.add_parser("migrate", help="apply migrations").set_defaults(
-        run=lambda _: print(migrate(resolve_database_url()), end="")
+        run=lambda _: print(migrate(resolve_database_url(get_settings())), end="")
     )
     commands.add_parser("dump-schema", help="regenerate db/schema.sql").set_defaults(
         run=dump_schema

@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     # No DATABASE_URL: `serve` starts an embedded PostgreSQL under var/postgres.
     database_url: str | None = None
     embedded_data_dir: Path = PROJECT_ROOT / "var" / "postgres"
+    # Apply pending migrations when the app starts (dbmate; idempotent).
+    migrate_on_start: bool = True
 
     # Protects the monitoring API, the stream and the dashboard when set.
     monitoring_api_token: str | None = None
@@ -39,8 +41,14 @@ class Settings(BaseSettings):
     stream_client_queue_size: int = Field(default=1000, ge=1)
     stream_heartbeat_s: float = Field(default=15.0, gt=0)
 
-    # Chat endpoint: largest accepted request body.
+    # Chat endpoint: largest accepted request body; the demo agent's per-node
+    # sleep (0 = as fast as it goes; `serve --demo` uses 0.05 s).
     chat_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    agent_node_delay_s: float = Field(default=0.0, ge=0)
+
+    # `serve --demo`: keep demo chat runs going, about this many per second.
+    demo_traffic: bool = False
+    demo_runs_per_s: float = Field(default=0.5, gt=0)
 
 
 @lru_cache

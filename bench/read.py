@@ -57,7 +57,7 @@ FROM (
            now() - make_interval(secs => (g::double precision / $1) * 7 * 86400) AS t,
            CASE WHEN g % 100 < 84 THEN 'completed' WHEN g % 100 < 92 THEN 'partial'
                 WHEN g % 100 < 98 THEN 'failed' ELSE 'running' END AS s,
-           200 + (g * 7919) % 4800 AS d
+           (200 + (g::bigint * 7919) % 4800)::integer AS d
     FROM generate_series(0, $1 - 1) AS g
 ) AS rows;
 """

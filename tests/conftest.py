@@ -7,15 +7,22 @@ each test gets its own copy of it. Only databases this session created are
 dropped.
 """
 
+import asyncio
 import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
 
+from app.api.main import create_app
+from app.config import Settings
 from app.storage.embedded import start_embedded
 from app.storage.migrate import migrate
 from app.storage.urls import with_database
@@ -78,3 +85,61 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """App settings for this test's database (tests override fields freely)."""
+    return Settings(
+        database_url=database_url,
+        migrate_on_start=False,  # the template is migrated already
+        monitoring_api_token=None,
+        writer_flush_interval_s=0.01,
+        stale_check_interval_s=3600,
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The FastAPI app with its lifespan running (pool, writer, listener)."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Real HTTP requests through the ASGI app."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
+        yield http
+
+
+@dataclass
+class LiveServer:
+    app: FastAPI
+    url: str
+
+
+@pytest.fixture
+async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """The app served by a real uvicorn on a free local port (same event loop,
+    so tests can reach into app.state)."""
+    application = create_app(settings)
+    config = uvicorn.Config(
+        application, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # raises the startup error
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield LiveServer(application, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)

@@ -94,7 +94,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import aclosing
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.constants import START
@@ -464,6 +464,14 @@ def _request_message_of(input: Any) -> str:
     return ""
 
 
+class RunOutcome(NamedTuple):
+    """What `MonitoredGraph.arun` returns."""
+
+    result: Any  # the graph's output; None when it raised
+    error: Exception | None  # what the graph raised, if it did
+    finished: ExecutionFinished | None  # the recorded finish (None only if the monitor failed)
+
+
 class MonitoredGraph:
     """A compiled graph whose ``ainvoke``/``astream`` runs are recorded.
 
@@ -490,22 +498,55 @@ class MonitoredGraph:
         **kwargs: Any,
     ) -> Any:
         """Run the graph like ``graph.ainvoke``; returns (or raises) exactly what it does."""
+        outcome = await self.arun(
+            input,
+            config,
+            user_id=user_id,
+            conversation_id=conversation_id,
+            request_message=request_message,
+            execution_id=execution_id,
+            **kwargs,
+        )
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.result
+
+    async def arun(
+        self,
+        input: Any,
+        config: RunnableConfig | None = None,
+        *,
+        user_id: str = "anonymous",
+        conversation_id: str | None = None,
+        request_message: str | None = None,
+        execution_id: str | None = None,
+        **kwargs: Any,
+    ) -> RunOutcome:
+        """Like `ainvoke`, but returns the run's outcome instead of raising: the
+        result, the exception the graph raised (cancellation is still raised),
+        and the finish event recorded (status, failed nodes, error summary), for
+        callers that must answer in every case (the chat endpoint)."""
         monitor = self.monitor
         try:
             run = monitor._start(input, user_id, conversation_id, request_message, execution_id)
             tokens = (_current_run.set(run[0]), _current_frame.set(None))
         except Exception:
             logger.exception("execution monitor: failed to start a run")
-            return await self.graph.ainvoke(input, config, **kwargs)
+            try:
+                return RunOutcome(await self.graph.ainvoke(input, config, **kwargs), None, None)
+            except Exception as exc:
+                return RunOutcome(None, exc, None)
         try:
             result = await self.graph.ainvoke(input, config, **kwargs)
         except BaseException as exc:
             _reset(tokens)
-            monitor._finish(run, exc, None, False, self.response_of)
-            raise
+            finished = monitor._finish(run, exc, None, False, self.response_of)
+            if not isinstance(exc, Exception):  # cancellation, KeyboardInterrupt: not ours
+                raise
+            return RunOutcome(None, exc, finished)
         _reset(tokens)
-        monitor._finish(run, None, result, True, self.response_of)
-        return result
+        finished = monitor._finish(run, None, result, True, self.response_of)
+        return RunOutcome(result, None, finished)
 
     async def astream(
         self,
@@ -724,11 +765,14 @@ class ExecutionMonitor:
         result: Any,
         has_result: bool,
         response_of: ResponseOf,
-    ) -> None:
+    ) -> ExecutionFinished | None:
         try:
-            self.emit(_finished_event(started, exc, result, has_result, response_of))
+            event = _finished_event(started, exc, result, has_result, response_of)
         except Exception:
             logger.exception("execution monitor: failed to finish run %s", started[0].execution_id)
+            return None
+        self.emit(event)
+        return event
 
 
 def _finished_event(

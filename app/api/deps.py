@@ -1,0 +1,60 @@
+"""Small dependencies: the request pool, the broadcaster, the token check."""
+
+import secrets
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, HTTPException, Query, Request, status
+
+from app.config import Settings
+
+
+def get_settings_(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_pool(request: Request) -> asyncpg.Pool:
+    return request.app.state.pool
+
+
+def _token_matches(given: str | None, expected: str) -> bool:
+    return given is not None and secrets.compare_digest(given.encode(), expected.encode())
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else None
+
+
+def require_token(request: Request) -> None:
+    """401 unless the configured token came as `Authorization: Bearer ...`."""
+    expected = request.app.state.settings.monitoring_api_token
+    if expected and not _token_matches(_bearer(request), expected):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or wrong token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def require_stream_token(
+    request: Request,
+    access_token: Annotated[
+        str | None, Query(description="The token, for clients (EventSource) without headers")
+    ] = None,
+) -> None:
+    """Like `require_token`, also accepting `?access_token=` (a browser's
+    EventSource cannot send headers)."""
+    expected = request.app.state.settings.monitoring_api_token
+    if expected and not (
+        _token_matches(_bearer(request), expected) or _token_matches(access_token, expected)
+    ):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or wrong token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
+Authorized = Depends(require_token)

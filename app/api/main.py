@@ -1,0 +1,121 @@
+"""The FastAPI app: `uvicorn app.api.main:app`.
+
+Its lifespan owns everything that runs in the background: the request pool,
+the monitor's writer (drained on shutdown), the LISTEN connection and its
+fan-out, and (with `serve --demo`) the demo traffic."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.agents.conversational_graph import build_graph, response_of
+from app.api.body_limit import BodySizeLimit
+from app.api.errors import install_error_handlers
+from app.api.routes import chat, dashboard, monitoring, stream, system
+from app.config import Settings, get_settings
+from app.services.demo_traffic import run_demo_traffic
+from app.services.execution_monitor import ExecutionMonitor
+from app.services.live_events import ExecutionBroadcaster
+from app.services.log_writer import LogWriter, writer_pool_factory
+from app.services.metrics import build_registry
+from app.storage.bootstrap import prepare_database, resolve_database_url
+
+logger = logging.getLogger(__name__)
+
+
+def build_writer(settings: Settings, database_url: str) -> LogWriter:
+    return LogWriter(
+        writer_pool_factory(database_url, settings.writer_pool_size),
+        batch_size=settings.writer_batch_size,
+        flush_interval_s=settings.writer_flush_interval_s,
+        max_events=settings.buffer_max_events,
+        max_bytes=settings.buffer_max_bytes,
+        max_text_chars=settings.max_text_chars,
+        retry_max_backoff_s=settings.retry_max_backoff_s,
+        stale_after_s=settings.stale_after_s,
+        stale_check_interval_s=settings.stale_check_interval_s,
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if settings.migrate_on_start:
+        database_url = await asyncio.to_thread(prepare_database, settings)
+    else:
+        database_url = await asyncio.to_thread(resolve_database_url, settings)
+    if not settings.monitoring_api_token:
+        logger.warning(
+            "MONITORING_API_TOKEN is not set: the monitoring API and dashboard are open to "
+            "anyone who can reach this server (serve binds to 127.0.0.1 by default)"
+        )
+
+    # min_size=0: the app starts (and chat keeps answering) while the database is down.
+    pool = await asyncpg.create_pool(
+        database_url,
+        min_size=0,
+        max_size=settings.db_pool_max_size,
+        command_timeout=30,
+        server_settings={"application_name": "execution-monitor-api"},
+    )
+    writer = build_writer(settings, database_url)
+    writer.start()
+    monitor = ExecutionMonitor(emit=writer.enqueue)
+    broadcaster = ExecutionBroadcaster(
+        database_url, pool, client_queue_size=settings.stream_client_queue_size
+    )
+    await broadcaster.start()
+
+    app.state.pool = pool
+    app.state.writer = writer
+    app.state.monitor = monitor
+    app.state.graph = monitor.instrument(
+        build_graph(node_delay=settings.agent_node_delay_s), response_of=response_of
+    )
+    app.state.broadcaster = broadcaster
+    app.state.metrics = build_registry(writer, broadcaster)
+
+    demo: asyncio.Task[None] | None = None
+    if settings.demo_traffic:
+        demo = asyncio.create_task(
+            run_demo_traffic(app.state.graph, settings.demo_runs_per_s), name="demo-traffic"
+        )
+    try:
+        yield
+    finally:
+        if demo is not None:
+            demo.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await demo
+        await broadcaster.stop()
+        await writer.stop(settings.shutdown_drain_timeout_s)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(pool.close(), 5)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="LangGraph execution monitor",
+        summary="Every LangGraph run as one row in PostgreSQL: list, inspect, stream, chart.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.chat_max_body_bytes, path_prefix="/api/v1/chat"
+    )
+    for module in (monitoring, stream, chat, system, dashboard):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,105 @@
+"""GET /api/v1/monitoring/...: each endpoint is one call of its SQL function,
+whose JSON goes to the client as is."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi.responses import Response
+
+from app.api.deps import Authorized, Pool
+from app.api.schemas import (
+    ConversationExecutions,
+    ErrorDetail,
+    ExecutionDetail,
+    ExecutionPage,
+    ExecutionStats,
+    NodePerformanceReport,
+    Status,
+)
+from app.storage import queries
+
+router = APIRouter(
+    prefix="/api/v1/monitoring",
+    tags=["monitoring"],
+    dependencies=[Authorized],
+    responses={401: {"model": ErrorDetail}, 422: {"model": ErrorDetail}},
+)
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Rows per page (max 200)")]
+Offset = Annotated[int, Query(ge=0, le=2_000_000_000, description="Rows to skip")]
+Hours = Annotated[int, Query(ge=1, le=168, description="Time window in hours (max 168)")]
+Text = Annotated[str | None, Query(min_length=1, max_length=255)]
+
+
+def json_response(body: str) -> Response:
+    return Response(content=body, media_type="application/json")
+
+
+@router.get("/logs", response_model=ExecutionPage, summary="List executions")
+async def list_logs(
+    pool: Pool,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    status: Annotated[Status | None, Query(description="Only this status")] = None,
+    user_id: Text = None,
+    conversation_id: Annotated[str | None, Query(min_length=1, max_length=36)] = None,
+    hours: Hours = 24,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Text in request or response")
+    ] = None,
+) -> Response:
+    return json_response(
+        await queries.list_executions(
+            pool,
+            status=status,
+            user_id=user_id,
+            conversation_id=conversation_id,
+            hours=hours,
+            limit=limit,
+            offset=offset,
+            q=q,
+        )
+    )
+
+
+@router.get(
+    "/logs/{execution_id}",
+    response_model=ExecutionDetail,
+    summary="One execution with its trace (for the tree)",
+    responses={404: {"model": ErrorDetail}},
+)
+async def get_log(pool: Pool, execution_id: Annotated[str, Path(max_length=255)]) -> Response:
+    body = await queries.get_execution(pool, execution_id)
+    if body is None:
+        raise HTTPException(404, f"no execution with id {execution_id!r}")
+    return json_response(body)
+
+
+@router.get(
+    "/conversations/{conversation_id}/logs",
+    response_model=ConversationExecutions,
+    summary="A conversation's executions, oldest first",
+)
+async def conversation_logs(
+    pool: Pool,
+    conversation_id: Annotated[str, Path(max_length=255)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Offset = 0,
+) -> Response:
+    return json_response(
+        await queries.list_conversation_executions(
+            pool, conversation_id, limit=limit, offset=offset
+        )
+    )
+
+
+@router.get("/stats", response_model=ExecutionStats, summary="Statistics for a time window")
+async def stats(pool: Pool, hours: Hours = 24) -> Response:
+    return json_response(await queries.execution_stats(pool, hours))
+
+
+@router.get(
+    "/nodes", response_model=NodePerformanceReport, summary="Per-node performance from the traces"
+)
+async def node_performance(pool: Pool, hours: Hours = 24) -> Response:
+    return json_response(await queries.node_performance(pool, hours))

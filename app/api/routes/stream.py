@@ -1,0 +1,118 @@
+"""GET /api/v1/monitoring/stream: executions as they start and finish, as
+Server-Sent Events.
+
+Each `execution` event carries the listing row as data and its change_seq as
+id. A client that reconnects with Last-Event-ID first gets what changed since
+(read from the table), then the live events, so a dropped connection loses
+nothing. `listener` events say when the server's database listener is
+reconnecting and when it is back."""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from app.api.deps import Pool, require_stream_token
+from app.api.schemas import ErrorDetail, Status
+from app.services.live_events import (
+    Dropped,
+    ExecutionBroadcaster,
+    ExecutionChange,
+    ListenerState,
+    StreamFilters,
+    Subscriber,
+)
+from app.storage import queries
+
+router = APIRouter(prefix="/api/v1/monitoring", tags=["live"])
+
+REPLAY_PAGE = 1000
+
+
+async def replay(
+    pool: Pool, after_seq: int, filters: StreamFilters
+) -> AsyncIterator[ExecutionChange]:
+    while True:
+        changes = await queries.executions_changed_since(
+            pool,
+            after_seq,
+            status=filters.status,
+            user_id=filters.user_id,
+            conversation_id=filters.conversation_id,
+            limit=REPLAY_PAGE,
+        )
+        for seq, data in changes:
+            yield ExecutionChange(seq, data)
+            after_seq = seq
+        if len(changes) < REPLAY_PAGE:
+            return
+
+
+def execution_event(change: ExecutionChange) -> ServerSentEvent:
+    return ServerSentEvent(data=change.data, event="execution", id=str(change.change_seq))
+
+
+def listener_event(state: str) -> ServerSentEvent:
+    return ServerSentEvent(data=json.dumps({"state": state}), event="listener")
+
+
+async def stream_events(
+    broadcaster: ExecutionBroadcaster,
+    subscriber: Subscriber,
+    pool: Pool,
+    last_event_id: int | None,
+) -> AsyncIterator[ServerSentEvent]:
+    try:
+        yield listener_event(broadcaster.state)
+        sent_up_to = 0
+        if last_event_id is not None:
+            # Subscribed first, then replayed: nothing falls in between.
+            async for change in replay(pool, last_event_id, subscriber.filters):
+                sent_up_to = max(sent_up_to, change.change_seq)
+                yield execution_event(change)
+        while True:
+            item = await subscriber.queue.get()
+            if isinstance(item, Dropped):
+                yield ServerSentEvent(
+                    data=json.dumps({"reason": "client too slow; reconnect to resume"}),
+                    event="dropped",
+                )
+                return
+            if isinstance(item, ListenerState):
+                yield listener_event(item.state)
+            elif item.change_seq > sent_up_to:
+                yield execution_event(item)
+    finally:
+        broadcaster.unsubscribe(subscriber)
+
+
+@router.get(
+    "/stream",
+    summary="Live executions (Server-Sent Events)",
+    dependencies=[Depends(require_stream_token)],
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"},
+        401: {"model": ErrorDetail},
+        422: {"model": ErrorDetail},
+    },
+    response_class=EventSourceResponse,
+)
+async def stream(
+    request: Request,
+    pool: Pool,
+    status: Annotated[Status | None, Query()] = None,
+    user_id: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+    conversation_id: Annotated[str | None, Query(min_length=1, max_length=36)] = None,
+    last_event_id: Annotated[
+        int | None, Header(ge=0, le=2**62, description="Resume after this event id")
+    ] = None,
+) -> EventSourceResponse:
+    broadcaster: ExecutionBroadcaster = request.app.state.broadcaster
+    subscriber = broadcaster.subscribe(StreamFilters(status, user_id, conversation_id))
+    return EventSourceResponse(
+        stream_events(broadcaster, subscriber, pool, last_event_id),
+        ping=request.app.state.settings.stream_heartbeat_s,
+        headers={"X-Accel-Buffering": "no"},
+    )
