@@ -30,6 +30,7 @@ def serve(args: argparse.Namespace) -> None:
     if args.demo:
         os.environ["DEMO_TRAFFIC"] = "1"
         os.environ.setdefault("AGENT_NODE_DELAY_S", "0.05")
+    get_settings.cache_clear()  # the app reads the variables set above
     host = args.host
     if host is None:
         # Monitoring data holds user messages: without a token, stay local.
