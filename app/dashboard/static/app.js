@@ -787,7 +787,7 @@
       const name = segments.pop();
       const ancestors = listFor(segments.join('/'));
       for (const g of lists.get(path)) {
-        let target = pickParent(ancestors, name, g.start);
+        let target = pickParent(ancestors, name, g);
         if (!target) {
           target = {
             node: name, step: null, attempts: [], children: [], synthetic: true,
@@ -831,12 +831,24 @@
     return pool.reduce((best, e) => (best === null || e.dur > best.dur ? e : best), null);
   }
 
-  function pickParent(groups, name, t) {
+  /**
+   * The run of `name` that a subgraph group belongs to. Parallel runs of the
+   * same subgraph (a fan-out) overlap in time, so time alone cannot tell them
+   * apart: each branch runs the subgraph once, so a branch that already holds
+   * this node at this step is the wrong one, and the next branch gets it.
+   */
+  function pickParent(groups, name, child) {
+    const t = child.start;
     const candidates = groups.filter((g) => g.node === name);
     if (candidates.length === 0) return null;
     const tolerance = 5;
     const containing = candidates.filter((g) => g.start - tolerance <= t && t <= g.end + tolerance);
-    if (containing.length) return containing[containing.length - 1];
+    if (containing.length) {
+      const taken = (g) => g.children.filter((c) => c.node === child.node && c.step === child.step).length;
+      const fewest = Math.min(...containing.map(taken));
+      const free = containing.filter((g) => taken(g) === fewest);
+      return free[free.length - 1];
+    }
     const before = candidates.filter((g) => g.start <= t);
     if (before.length) return before[before.length - 1];
     return candidates[0];
