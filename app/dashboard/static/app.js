@@ -70,6 +70,9 @@
   function fmtMs(ms) {
     const v = num(ms);
     if (v === null) return '—';
+    // Node runs often take well under a millisecond: "0 ms" would hide them.
+    if (v > 0 && v < 0.1) return '<0.1 ms';
+    if (v < 10 && !Number.isInteger(v)) return `${v.toFixed(1)} ms`;
     if (v < 1000) return `${Math.round(v)} ms`;
     if (v < 10000) return `${(v / 1000).toFixed(2)} s`;
     if (v < 60000) return `${(v / 1000).toFixed(1)} s`;
