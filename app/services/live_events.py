@@ -114,7 +114,7 @@ class ExecutionBroadcaster:
         self._subscribers: set[Subscriber] = set()
         self._pending_ids: asyncio.Queue[list[str]] = asyncio.Queue()
         self._connection: asyncpg.Connection | None = None
-        self._last_seq = 0
+        self._last_seq: int | None = None  # None until the first connection
         self._recent = _RecentSeqs()
         self._tasks: list[asyncio.Task[None]] = []
         self._lost = asyncio.Event()
@@ -208,7 +208,7 @@ class ExecutionBroadcaster:
         connection.add_termination_listener(lambda _: self._lost.set())
         await connection.add_listener(CHANNEL, self._on_notification)
         self._connection = connection
-        if self._last_seq == 0:
+        if self._last_seq is None:
             self._last_seq = await self._current_seq()
         else:
             await self._catch_up()  # what changed while we were not listening
@@ -230,7 +230,7 @@ class ExecutionBroadcaster:
 
     async def _catch_up(self) -> None:
         while True:
-            changes = await queries.executions_changed_since(self.pool, self._last_seq)
+            changes = await queries.executions_changed_since(self.pool, self._last_seq or 0)
             self._broadcast(changes)
             if len(changes) < 1000:
                 return
@@ -263,7 +263,7 @@ class ExecutionBroadcaster:
 
     def _broadcast(self, changes: list[tuple[int, str]]) -> None:
         for seq, data in changes:
-            self._last_seq = max(self._last_seq, seq)
+            self._last_seq = max(self._last_seq or 0, seq)
             if not self._recent.add(seq):
                 continue
             try:
