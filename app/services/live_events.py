@@ -139,12 +139,14 @@ class ExecutionBroadcaster:
         try:
             subscriber.queue.put_nowait(item)
         except asyncio.QueueFull:
-            # Too slow: drop it rather than slow everyone down. Make room for
-            # the marker so its stream ends and the client reconnects.
+            # Too slow: drop it rather than slow everyone down. Empty its
+            # queue (discarding only the oldest change would leave a gap that
+            # the client's Last-Event-ID skips) and leave the marker, so its
+            # stream ends and the client resumes from the last event it got.
             subscriber.dropped = True
             self.stats.subscribers_dropped += 1
             self._subscribers.discard(subscriber)
-            with contextlib.suppress(asyncio.QueueEmpty):
+            while not subscriber.queue.empty():
                 subscriber.queue.get_nowait()
             subscriber.queue.put_nowait(Dropped())
             logger.warning(
