@@ -1,29 +1,41 @@
 """The background writer: drains the monitor's queue into PostgreSQL.
 
 The hot path calls `enqueue`, which only appends to a bounded in-memory buffer
-(bounded by count and by bytes; past it, events are dropped and counted).
-A task owned by the app's lifespan takes batches (by size, or every flush
-interval), turns them into the parallel arrays of `log_batch` (cleaning text,
-truncating, serialising the trace) and writes each batch in one round trip
-over its own small pool.
+(bounded by count and by bytes, counting events not yet written; past it,
+events are dropped and counted). A task owned by the app's lifespan takes
+batches (as soon as `batch_size` events wait, else every `flush_interval_s`),
+turns each event into a row of `log_batch` (cleaning text, truncating,
+serialising the trace) and writes the batch in one round trip per connection:
+rows are sharded by execution id over the writer's own small pool, so a run's
+start and finish always go through the same connection.
 
-Faults: connection-level errors keep the batch and retry with capped, jittered
-backoff until the database is back. A batch the database refuses for its data
-is split in halves until the bad event is alone; that event is counted as
-failed-to-log and the rest are written. If the writer task dies of a bug it is
-restarted (and the death counted). Shutdown drains within a time limit.
+Faults, and what they cost:
+- Connection-level errors (database down, slow, a connection killed): the rows
+  stay where they are and are retried with capped, jittered backoff until the
+  database is back. Sub-batches already committed are not written again.
+- A batch the database refuses for its data (SQLSTATE classes 22, 23, 54) is
+  split in halves until each bad event is alone; that event is counted as
+  failed-to-log (and logged with its id), the rest are written.
+- A bug that kills the writer loop: the rows in flight are kept, the death is
+  counted, the loop restarts and resumes them.
+- Shutdown writes what is buffered within a time limit; whatever is left after
+  it is counted as dropped.
+
+Accounting: `queued == written + failed_to_log + dropped_at_shutdown + pending`
+at every moment the loop is not in the middle of a write (`pending`: buffered
+or in flight). Drops at a full buffer are not queued.
 """
 
 import asyncio
 import contextlib
 import json
 import logging
+import math
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -41,18 +53,22 @@ DATA_ERROR_CLASSES = ("22", "23", "54")
 EVENT_BASE_BYTES = 256
 TRACE_ENTRY_BYTES = 160
 
+Row = tuple[Any, ...]  # one event as the 11 parameters of log_batch
+
 
 @dataclass
 class WriterStats:
     """Counters for /health and /metrics. Every loss shows up here."""
 
     queued: int = 0  # events accepted by enqueue
-    written: int = 0  # events whose batch was committed
+    written: int = 0  # events whose (sub-)batch was committed
     rows_changed: int = 0  # rows inserted or finished by those batches
-    batches: int = 0
-    retries: int = 0
-    dropped: int = 0  # buffer full, or left over at shutdown
-    failed_to_log: int = 0  # refused by the database even alone
+    batches: int = 0  # committed log_batch calls
+    retries: int = 0  # failed write attempts that were retried
+    dropped: int = 0  # dropped_buffer_full + dropped_at_shutdown
+    dropped_buffer_full: int = 0  # refused by enqueue (never queued)
+    dropped_at_shutdown: int = 0  # queued, still unwritten when the drain limit passed
+    failed_to_log: int = 0  # refused by the database even alone, or unconvertible
     writer_restarts: int = 0
     stale_closed: int = 0
     last_write_ms: float = 0.0
@@ -61,13 +77,32 @@ class WriterStats:
     connected: bool = False
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+# -- turning events into rows (in the writer, never on the hot path) ---------
+
+_iso_second: list[Any] = [None, ""]  # one-entry cache: timestamps cluster in a second
+_ISO_MILLIS = [f".{ms:03d}Z" for ms in range(1000)]
+
+
+def _iso(ts: float) -> str | None:
+    """`time.time()` float as ISO-8601 UTC with milliseconds ("...:00.120Z")."""
+    try:
+        second = int(ts)
+    except (OverflowError, ValueError):  # inf, nan
+        return None
+    if ts < second:  # int() truncates towards zero
+        second -= 1
+    if _iso_second[0] != second:
+        try:
+            _iso_second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        except (OverflowError, OSError, ValueError):
+            return None
+        _iso_second[0] = second
+    return _iso_second[1] + _ISO_MILLIS[min(999, int((ts - second) * 1000))]
 
 
 class TextCleaner:
     """Makes any text storable: no NUL bytes, no lone surrogates, bounded length
-    (with a visible marker where it was cut)."""
+    (with a visible marker where it was cut). Non-text values become their repr."""
 
     def __init__(self, max_chars: int) -> None:
         self.max_chars = max_chars
@@ -76,7 +111,7 @@ class TextCleaner:
         if value is None:
             return None
         if not isinstance(value, str):
-            value = repr(value)
+            value = _repr(value)
         if len(value) > self.max_chars:
             cut = len(value) - self.max_chars
             value = f"{value[: self.max_chars]}… [truncated {cut} characters]"
@@ -88,25 +123,129 @@ class TextCleaner:
         return value
 
 
+def _repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception as error:  # a __repr__ that raises must not lose the event
+        return f"<unrepresentable {type(value).__name__}: {type(error).__name__}>"
+
+
+# Compact, and strict: NaN or an unserialisable value sends the trace down the
+# careful path instead of producing something PostgreSQL refuses.
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+try:
+    # 10x faster on traces (floats especially); langsmith (via langchain-core)
+    # installs it. It raises TypeError on what the careful path must handle.
+    import orjson
+
+    def _fast_json(value: Any) -> str:
+        return orjson.dumps(value).decode()
+
+except ImportError:  # pragma: no cover
+    _fast_json = _JSON.encode
+
+
 def _trace_json(trace: list[dict[str, Any]], clean: TextCleaner) -> str:
-    entries = []
+    """The trace as JSON text PostgreSQL accepts, timestamps as ISO-8601.
+
+    Fast path (the monitor's own entries): copy each entry, convert its two
+    timestamps, serialise, then check the text as a whole: short enough that
+    no value can need truncating, and no NUL (which jsonb refuses). Anything
+    else goes through `_careful_trace_json`, value by value."""
+    try:
+        entries = []
+        for raw in trace:
+            entry = raw.copy()
+            value = entry.get("timestamp")
+            if value.__class__ is float:
+                entry["timestamp"] = _iso(value)
+            value = entry.get("started_at")
+            if value.__class__ is float:
+                entry["started_at"] = _iso(value)
+            entries.append(entry)
+        text = _fast_json(entries)
+    except Exception:  # NaN, a value json cannot encode, an entry that is not a dict
+        return _careful_trace_json(trace, clean)
+    if len(text) > clean.max_chars or "\\u0000" in text:
+        return _careful_trace_json(trace, clean)
+    if not text.isascii():  # lone surrogates cannot be encoded as UTF-8
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _careful_trace_json(trace: Any, clean: TextCleaner) -> str:
+    entries: list[Any] = []
     for raw in trace:
+        if not isinstance(raw, dict):
+            entries.append(clean(raw))
+            continue
         entry: dict[str, Any] = {}
         for key, value in raw.items():
-            if key in ("timestamp", "started_at") and isinstance(value, float):
-                entry[key] = _iso(value)
-            elif isinstance(value, str) or key in ("node", "error", "status", "parent"):
-                entry[key] = clean(value)
-            elif isinstance(value, bool | int | None):
+            key = clean(key)
+            if value is None or value is True or value is False:
                 entry[key] = value
             elif isinstance(value, float):
-                entry[key] = (
-                    round(value, 3) if value == value and abs(value) != float("inf") else None
-                )
+                if key == "timestamp" or key == "started_at":
+                    entry[key] = _iso(value)
+                else:
+                    entry[key] = round(value, 3) if math.isfinite(value) else None
+            elif isinstance(value, int):
+                entry[key] = value
             else:
                 entry[key] = clean(value)
         entries.append(entry)
-    return json.dumps(entries, ensure_ascii=False, allow_nan=False)
+    return _JSON.encode(entries)
+
+
+def event_row(event: ExecutionEvent, clean: TextCleaner) -> Row:
+    """The 11 `log_batch` parameters of one event (raises if it cannot be converted)."""
+    if isinstance(event, ExecutionFinished):
+        return (
+            clean(event.execution_id),
+            clean(event.conversation_id),
+            clean(event.user_id),
+            clean(event.request_message) or "",
+            float(event.started_at),
+            clean(event.status),
+            float(event.completed_at),
+            clean(event.response_message),
+            _trace_json(event.execution_trace, clean),
+            json.dumps([clean(node) for node in event.failed_nodes], ensure_ascii=False),
+            clean(event.error_summary),
+        )
+    return (
+        clean(event.execution_id),
+        clean(event.conversation_id),
+        clean(event.user_id),
+        clean(event.request_message) or "",
+        float(event.started_at),
+        "running",
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+def event_rows(events: Sequence[Any], clean: TextCleaner) -> tuple[list[Row], list[Any]]:
+    """Rows for the events that convert, and the events that cannot."""
+    rows: list[Row] = []
+    unconvertible: list[Any] = []
+    for event in events:
+        try:
+            rows.append(event_row(event, clean))
+        except Exception:
+            logger.exception(
+                "cannot convert execution event %r", getattr(event, "execution_id", "?")
+            )
+            unconvertible.append(event)
+    return rows, unconvertible
+
+
+def rows_to_columns(rows: Sequence[Row]) -> list[list[Any]]:
+    """The 11 parallel arrays of `log_batch`."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 11
 
 
 def batch_columns(
@@ -114,60 +253,36 @@ def batch_columns(
 ) -> tuple[list[list[Any]], list[ExecutionEvent]]:
     """The 11 parallel arrays of `log_batch` for these events, and the events
     that could not even be converted (counted as failed-to-log)."""
-    columns: list[list[Any]] = [[] for _ in range(11)]
-    unconvertible: list[ExecutionEvent] = []
-    for event in events:
-        try:
-            if isinstance(event, ExecutionFinished):
-                row = (
-                    clean(event.execution_id),
-                    clean(event.conversation_id),
-                    clean(event.user_id),
-                    clean(event.request_message) or "",
-                    float(event.started_at),
-                    event.status,
-                    float(event.completed_at),
-                    clean(event.response_message),
-                    _trace_json(event.execution_trace, clean),
-                    json.dumps([clean(node) for node in event.failed_nodes], ensure_ascii=False),
-                    clean(event.error_summary),
-                )
-            else:
-                row = (
-                    clean(event.execution_id),
-                    clean(event.conversation_id),
-                    clean(event.user_id),
-                    clean(event.request_message) or "",
-                    float(event.started_at),
-                    "running",
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-        except Exception:
-            logger.exception(
-                "cannot convert execution event %r", getattr(event, "execution_id", "?")
-            )
-            unconvertible.append(event)
-            continue
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    return columns, unconvertible
+    rows, unconvertible = event_rows(events, clean)
+    return rows_to_columns(rows), unconvertible
 
 
 def event_size(event: ExecutionEvent) -> int:
-    """Approximate bytes an event holds, for the buffer's byte bound."""
-    size = EVENT_BASE_BYTES + len(event.request_message)
-    if isinstance(event, ExecutionFinished):
-        size += len(event.response_message or "") + TRACE_ENTRY_BYTES * len(event.execution_trace)
-    return size
+    """Approximate bytes an event holds, for the buffer's byte bound. O(1): the
+    lengths of its strings and of its trace list, never a walk of the trace."""
+    try:
+        size = EVENT_BASE_BYTES + len(event.request_message)
+        if isinstance(event, ExecutionFinished):
+            size += (
+                len(event.response_message or "")
+                + len(event.error_summary or "")
+                + TRACE_ENTRY_BYTES * len(event.execution_trace)
+            )
+        return size
+    except Exception:  # not an event as we know it: the writer will count it
+        return EVENT_BASE_BYTES
 
 
 def _is_data_error(error: BaseException) -> bool:
+    """The database (or asyncpg, encoding a value) refuses this data."""
     sqlstate = getattr(error, "sqlstate", None) or ""
     return isinstance(error, asyncpg.PostgresError) and sqlstate[:2] in DATA_ERROR_CLASSES
+
+
+# Errors worth retrying: the server is down, slow, restarting, or dropped the
+# connection. Anything else that is not a data error is a bug: it kills the loop,
+# which the supervisor counts and restarts.
+TRANSIENT_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 PoolFactory = Callable[[], Awaitable[asyncpg.Pool]]
@@ -188,6 +303,7 @@ class LogWriter:
         retry_max_backoff_s: float = 5.0,
         stale_after_s: float | None = 3600.0,
         stale_check_interval_s: float = 60.0,
+        connections: int = 2,
     ) -> None:
         self._pool_factory = pool_factory
         self._pool: asyncpg.Pool | None = None
@@ -198,13 +314,23 @@ class LogWriter:
         self.retry_max_backoff_s = retry_max_backoff_s
         self.stale_after_s = stale_after_s
         self.stale_check_interval_s = stale_check_interval_s
+        # Concurrent log_batch calls per batch (rows sharded by execution id);
+        # the pool must allow as many connections.
+        self.connections = max(1, connections)
         self._clean = TextCleaner(max_text_chars)
         self._buffer: deque[tuple[ExecutionEvent, int]] = deque()
-        self._buffered_bytes = 0
+        # Accepted and not yet written, failed or dropped: buffered or in flight.
+        self._pending = 0
+        self._pending_bytes = 0
+        # The batch in flight: per shard, a stack of row chunks still to write
+        # (kept across a writer restart), and the bytes it holds.
+        self._work: list[list[list[Row]]] = []
+        self._work_bytes = 0
         self._wakeup = asyncio.Event()
+        self._pool_lock = asyncio.Lock()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._drop_warned_at = 0.0
+        self._drop_warned_at = -math.inf
         self.stats = WriterStats()
 
     # -- hot path ---------------------------------------------------------
@@ -212,11 +338,13 @@ class LogWriter:
     def enqueue(self, event: ExecutionEvent) -> bool:
         """Buffer an event; never blocks, never raises. False if dropped."""
         size = event_size(event)
-        if len(self._buffer) >= self.max_events or self._buffered_bytes + size > self.max_bytes:
+        if self._pending >= self.max_events or self._pending_bytes + size > self.max_bytes:
+            self.stats.dropped_buffer_full += 1
             self._count_drops(1, "buffer full")
             return False
         self._buffer.append((event, size))
-        self._buffered_bytes += size
+        self._pending += 1
+        self._pending_bytes += size
         self.stats.queued += 1
         if len(self._buffer) >= self.batch_size:
             self._wakeup.set()
@@ -224,18 +352,28 @@ class LogWriter:
 
     @property
     def queue_depth(self) -> int:
-        return len(self._buffer)
+        """Events not written yet: buffered or in flight."""
+        return self._pending
 
     @property
     def buffered_bytes(self) -> int:
-        return self._buffered_bytes
+        return self._pending_bytes
+
+    @property
+    def waiting(self) -> int:
+        """Events in the buffer, not yet taken into a batch."""
+        return len(self._buffer)
 
     # -- lifecycle --------------------------------------------------------
 
     def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._supervise(), name="execution-log-writer")
+        if self.running:
+            return
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(
+            self._supervise(), name="execution-log-writer"
+        )
+        self._task.add_done_callback(self._task_ended)
 
     @property
     def running(self) -> bool:
@@ -246,28 +384,45 @@ class LogWriter:
         left after the limit is counted as dropped."""
         self._stopping = True
         self._wakeup.set()
-        if self._task is not None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
             try:
-                await asyncio.wait_for(asyncio.shield(self._task), drain_timeout_s)
+                await asyncio.wait_for(asyncio.shield(task), drain_timeout_s)
             except TimeoutError:
-                self._task.cancel()
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-            self._task = None
-        if self._buffer:
-            self._count_drops(len(self._buffer), "shutdown drain time limit reached")
-            self._buffer.clear()
-            self._buffered_bytes = 0
+                    await task
+        if self._pending:
+            self.stats.dropped_at_shutdown += self._pending
+            self._count_drops(self._pending, "shutdown drain time limit reached", force=True)
+        self._buffer.clear()
+        self._work = []
+        self._pending = self._pending_bytes = self._work_bytes = 0
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.wait_for(pool.close(), 2)
+            except Exception:
+                pool.terminate()
         self.stats.connected = False
+
+    def _task_ended(self, task: asyncio.Task[None]) -> None:
+        """The supervisor itself ended without stop() (cancelled from outside):
+        count it as a death and start again."""
+        if self._stopping or task is not self._task:
+            return
+        self.stats.writer_restarts += 1
+        self.stats.last_error = "writer task ended unexpectedly"
+        logger.error("execution log writer task ended unexpectedly; restarting")
+        self._task = None
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            self.start()
 
     # -- the task ---------------------------------------------------------
 
     async def _supervise(self) -> None:
-        """Run the writer loop; if it dies of a bug, count it and restart."""
+        """Run the writer loop; if it dies of a bug, count it and restart.
+        The batch in flight is kept, so a restart resumes it."""
         while True:
             try:
                 await self._run()
@@ -278,97 +433,146 @@ class LogWriter:
                 self.stats.writer_restarts += 1
                 self.stats.last_error = f"writer died: {error!r}"
                 logger.exception("execution log writer died; restarting")
-                if self._stopping:
+                if self._stopping and not self._pending:
                     return
                 await asyncio.sleep(min(1.0, self.flush_interval_s * 4))
 
     async def _run(self) -> None:
         next_stale_check = time.monotonic()
+        last_batch_at = -math.inf
         while True:
-            if not self._buffer:
-                if self._stopping:
+            if not self._work:
+                wait = last_batch_at + self.flush_interval_s - time.monotonic()
+                if self._buffer and wait <= 0:
+                    pass  # an interval has passed since the last batch began: go
+                elif not self._stopping and len(self._buffer) < self.batch_size:
+                    # Batch by size or time: a full batch, or one interval after the
+                    # last batch began (so a write's own duration is not added).
+                    self._wakeup.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._wakeup.wait(), wait if self._buffer else self.flush_interval_s
+                        )
+                if self._buffer:
+                    last_batch_at = time.monotonic()
+                    self._take_batch()
+                elif self._stopping:
                     return
-                self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self.flush_interval_s)
-            if self._buffer:
-                await self._write_next_batch()
-            if self.stale_after_s is not None and time.monotonic() >= next_stale_check:
+            if self._work:
+                await self._write_work()
+            if (
+                self.stale_after_s is not None
+                and not self._stopping
+                and time.monotonic() >= next_stale_check
+            ):
                 next_stale_check = time.monotonic() + self.stale_check_interval_s
                 await self._close_stale()
 
-    def _take_batch(self) -> list[tuple[ExecutionEvent, int]]:
+    def _take_batch(self) -> None:
+        """Move up to batch_size events from the buffer into the work in flight."""
         count = min(self.batch_size, len(self._buffer))
-        return [self._buffer.popleft() for _ in range(count)]
-
-    def _put_back(self, batch: list[tuple[ExecutionEvent, int]]) -> None:
-        self._buffer.extendleft(reversed(batch))
-
-    async def _write_next_batch(self) -> None:
-        batch = self._take_batch()
+        taken = [self._buffer.popleft() for _ in range(count)]
         try:
-            await self._write_with_retry([event for event, _ in batch])
+            rows, unconvertible = event_rows([event for event, _ in taken], self._clean)
+            shards: list[list[Row]] = [[] for _ in range(self.connections)]
+            if self.connections == 1:
+                shards[0] = rows
+            else:
+                for row in rows:
+                    shards[hash(row[0]) % self.connections].append(row)
         except BaseException:
-            # Not written (cancelled at shutdown, or a bug): keep the events.
-            self._put_back(batch)
+            self._buffer.extendleft(reversed(taken))
             raise
-        self._buffered_bytes -= sum(size for _, size in batch)
+        if unconvertible:
+            self.stats.failed_to_log += len(unconvertible)
+            self._pending -= len(unconvertible)
+        self._work = [[shard] for shard in shards if shard]
+        self._work_bytes = sum(size for _, size in taken)
 
-    async def _write_with_retry(self, events: list[ExecutionEvent]) -> None:
+    async def _write_work(self) -> None:
+        stacks = [stack for stack in self._work if stack]
+        if len(stacks) == 1:
+            await self._write_stack(stacks[0])
+        elif stacks:
+            async with asyncio.TaskGroup() as group:
+                for stack in stacks:
+                    group.create_task(self._write_stack(stack))
+        self._work = []
+        self._pending_bytes -= self._work_bytes
+        self._work_bytes = 0
+
+    async def _write_stack(self, stack: list[list[Row]]) -> None:
+        """Write the chunks of `stack` (top first). A chunk leaves the stack only
+        once it is committed or, alone and refused, counted as failed-to-log, so
+        a retry or a restart never writes (or counts) anything twice."""
         attempt = 0
-        while True:
+        while stack:
+            rows = stack[-1]
             try:
-                await self._write_isolating_bad_events(events)
-                self.stats.connected = True
-                return
+                await self._write_rows(rows)
             except Exception as error:
+                if _is_data_error(error):
+                    stack.pop()
+                    if len(rows) == 1:
+                        self._count_failed(rows[0], error)
+                    else:
+                        middle = len(rows) // 2
+                        stack.append(rows[middle:])
+                        stack.append(rows[:middle])
+                    continue
+                if not isinstance(error, TRANSIENT_ERRORS):
+                    raise
                 attempt += 1
-                self.stats.retries += 1
-                self.stats.connected = False
-                self.stats.last_error = f"{type(error).__name__}: {error}"
-                delay = min(self.retry_max_backoff_s, 0.05 * 2 ** min(attempt, 10))
-                delay *= random.uniform(0.5, 1.0)
-                if attempt == 1 or attempt % 20 == 0:
-                    logger.warning(
-                        "cannot write execution logs (%s); %d events buffered, retrying in %.2fs",
-                        self.stats.last_error,
-                        len(self._buffer) + len(events),
-                        delay,
-                    )
-                await self._discard_pool()
-                await asyncio.sleep(delay)
+                await self._back_off(attempt, error)
+                continue
+            stack.pop()
+            attempt = 0
+            self.stats.connected = True
+            self.stats.written += len(rows)
+            self._pending -= len(rows)
 
-    async def _write_isolating_bad_events(self, events: list[ExecutionEvent]) -> None:
-        """Write `events`; if the database refuses the data, split the batch
-        until each bad event is alone, write the rest, count the bad ones."""
-        try:
-            await self._write(events)
-        except Exception as error:
-            if not _is_data_error(error):
-                raise
-            if len(events) == 1:
-                self.stats.failed_to_log += 1
-                self.stats.last_error = f"{type(error).__name__}: {error}"
-                logger.warning(
-                    "execution %s could not be logged: %s", events[0].execution_id, error
-                )
-                return
-            middle = len(events) // 2
-            await self._write_isolating_bad_events(events[:middle])
-            await self._write_isolating_bad_events(events[middle:])
-
-    async def _write(self, events: list[ExecutionEvent]) -> None:
-        columns, unconvertible = batch_columns(events, self._clean)
-        self.stats.failed_to_log += len(unconvertible)
+    async def _write_rows(self, rows: list[Row]) -> None:
         pool = await self._get_pool()
         began = time.perf_counter()
-        changed = await queries.log_batch(pool, columns)
+        try:
+            changed = await queries.log_batch(pool, rows_to_columns(rows))
+        except Exception as error:
+            if not _is_data_error(error) and self._pool is pool:
+                # Start over with fresh connections (the other shard retries too).
+                self._pool = None
+                pool.terminate()
+            raise
         elapsed_ms = (time.perf_counter() - began) * 1000
         self.stats.last_write_ms = elapsed_ms
         self.stats.write_latencies_ms.append(elapsed_ms)
         self.stats.batches += 1
-        self.stats.written += len(events) - len(unconvertible)
         self.stats.rows_changed += changed or 0
+
+    async def _back_off(self, attempt: int, error: Exception) -> None:
+        self.stats.retries += 1
+        self.stats.connected = False
+        self.stats.last_error = f"{type(error).__name__}: {error}"
+        delay = min(self.retry_max_backoff_s, 0.05 * 2 ** min(attempt, 10))
+        delay *= random.uniform(0.5, 1.0)
+        if attempt == 1 or attempt % 20 == 0:
+            logger.warning(
+                "cannot write execution logs (%s); %d events waiting, retrying in %.2fs",
+                self.stats.last_error,
+                self._pending,
+                delay,
+            )
+        await asyncio.sleep(delay)
+
+    def _count_failed(self, row: Row, error: Exception) -> None:
+        self.stats.failed_to_log += 1
+        self._pending -= 1
+        self.stats.last_error = f"{type(error).__name__}: {error}"
+        logger.warning(
+            "execution %r could not be logged (%s event): %s",
+            row[0],
+            "start" if row[5] == "running" else "finish",
+            self.stats.last_error,
+        )
 
     async def _close_stale(self) -> None:
         try:
@@ -382,20 +586,16 @@ class LogWriter:
             logger.warning("closed %d stale running executions as failed", closed)
 
     async def _get_pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            self._pool = await self._pool_factory()
-        return self._pool
+        # Both shards may find the pool gone at once: create one pool, not two.
+        async with self._pool_lock:
+            if self._pool is None:
+                self._pool = await self._pool_factory()
+            return self._pool
 
-    async def _discard_pool(self) -> None:
-        """After a connection error, start over with fresh connections."""
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            pool.terminate()
-
-    def _count_drops(self, count: int, reason: str) -> None:
+    def _count_drops(self, count: int, reason: str, *, force: bool = False) -> None:
         self.stats.dropped += count
         now = time.monotonic()
-        if now - self._drop_warned_at > 5:  # warn, but not once per event
+        if force or now - self._drop_warned_at > 5:  # warn, but not once per event
             self._drop_warned_at = now
             logger.warning(
                 "dropped %d execution events (%s); %d dropped in total",
@@ -413,6 +613,7 @@ def writer_pool_factory(database_url: str, size: int) -> PoolFactory:
             database_url,
             min_size=1,
             max_size=size,
+            timeout=10,  # connect timeout: a server that does not answer is "down"
             command_timeout=30,
             server_settings={"application_name": "execution-log-writer"},
         )
