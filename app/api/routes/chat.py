@@ -12,7 +12,11 @@ router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
     "/v2",
     response_model=ChatResponse,
     summary="Run the demo agent on a message",
-    responses={413: {"model": ErrorDetail}, 422: {"model": ErrorDetail}},
+    responses={
+        400: {"model": ErrorDetail, "description": "The body is not UTF-8 text"},
+        413: {"model": ErrorDetail},
+        422: {"model": ErrorDetail},
+    },
 )
 async def chat(body: ChatRequest, request: Request) -> ChatResponse:
     return await run_chat_turn(
