@@ -611,7 +611,9 @@ def writer_pool_factory(database_url: str, size: int) -> PoolFactory:
     async def create() -> asyncpg.Pool:
         return await asyncpg.create_pool(
             database_url,
-            min_size=1,
+            # 0: no background reconnect attempts (and their tracebacks) while
+            # the database is down; the writer's retries reconnect.
+            min_size=0,
             max_size=size,
             timeout=10,  # connect timeout: a server that does not answer is "down"
             command_timeout=30,
