@@ -1,0 +1,305 @@
+"""Ingest benchmark: executions per second, enqueue to committed row.
+
+    make bench-ingest          # or: python -m bench.ingest [--seconds 60] [--rate 1000]
+                               #     [--latency-seconds 20] [--max-rate 0]
+
+A real `LogWriter` (its defaults: batches of 2,000, two connections sharded by
+execution id) writes into a scratch database on DATABASE_URL's server (or an
+embedded one). Producers in the same process enqueue what the monitor would
+enqueue for a 5-node run: a start, then later its finish with a 5-entry trace.
+A finish is enqueued only once the writer has taken its start into a batch,
+so start and finish never merge into one INSERT (the harder case); the report
+checks that from the rows the writer changed (2 per run when they never merge).
+
+Phase 1, sustained throughput (`--seconds`): producers keep the writer's queue
+topped up (as fast as the writer goes, or `--max-rate` runs/s). Executions/s is
+finished rows committed per second over the window after a 5 s warm-up, read
+from the writer's committed-event counter and cross-checked by a count in the
+database. The process's RSS is sampled every 5 s: it should stay flat.
+
+Phase 2, freshness at a fixed rate (`--rate`, `--latency-seconds`): the time
+from a finish's enqueue to its commit, observed as the NOTIFY of the finished
+row on a LISTEN connection (sent by the table's trigger at commit), p50/p99.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import time
+from collections import deque
+from typing import Any
+
+import asyncpg
+
+from app.services.execution_events import ExecutionFinished, ExecutionStarted
+from app.services.execution_monitor import new_execution_id
+from app.services.log_writer import LogWriter, writer_pool_factory
+from bench.common import percentile, print_table, scratch_database
+
+NODES = (
+    "guardrail_check",
+    "intent_classifier",
+    "data_checker",
+    "multi_platform_orchestrator",
+    "response_writer",
+)
+MESSAGE = "Create a LinkedIn post about AI"
+RESPONSE = "Here is your LinkedIn post:\n[LinkedIn, professional] Demo User on AI: " + "x" * 120
+
+THROUGHPUT_TARGET = 5_000  # executions/s
+LATENCY_TARGET_MS = 250.0  # p99 finish -> committed, at 1,000 executions/s
+RSS_GROWTH_LIMIT_MB = 20.0  # "flat": growth beyond noise
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def finish_of(start: ExecutionStarted) -> ExecutionFinished:
+    t = start.started_at
+    trace: list[dict[str, Any]] = [
+        {
+            "node": node,
+            "status": "completed",
+            "execution_time_ms": 0.2,
+            "timestamp": t + 0.0002 * (step + 1),
+            "started_at": t + 0.0002 * step,
+            "step": step + 1,
+            "parent": None,
+            "attempt": 1,
+        }
+        for step, node in enumerate(NODES)
+    ]
+    return ExecutionFinished(
+        start.execution_id,
+        start.conversation_id,
+        start.user_id,
+        start.request_message,
+        t,
+        t + 0.001,
+        "completed",
+        RESPONSE,
+        trace,
+        [],
+        None,
+    )
+
+
+class Producer:
+    """Enqueues starts, and each finish once its start is in a batch."""
+
+    def __init__(self, writer: LogWriter, max_rate: float, high_water: int) -> None:
+        self.writer = writer
+        self.max_rate = max_rate  # runs/s; 0: as fast as the writer takes them
+        self.high_water = high_water  # events waiting, as fast as possible mode
+        self.unfinished: deque[tuple[int, ExecutionStarted]] = deque()
+        self.finish_enqueued_at: dict[str, float] = {}
+        self.track_finishes = False
+        self.runs = 0
+        self.running = True
+
+    async def run(self) -> None:
+        writer = self.writer
+        began = time.perf_counter()
+        user = 0
+        while self.running:
+            # Finishes whose start the writer has taken into a batch already.
+            taken = writer.stats.queued - writer.waiting
+            while self.unfinished and self.unfinished[0][0] <= taken:
+                _, start = self.unfinished.popleft()
+                if writer.enqueue(finish_of(start)) and self.track_finishes:
+                    self.finish_enqueued_at[start.execution_id] = time.perf_counter()
+            if self.max_rate:
+                due = int((time.perf_counter() - began) * self.max_rate) - self.runs
+            else:
+                due = self.high_water - writer.waiting
+            for _ in range(max(0, due)):
+                user = (user + 1) % 1000
+                start = ExecutionStarted(
+                    new_execution_id(), None, f"user-{user}", MESSAGE, time.time()
+                )
+                if writer.enqueue(start):
+                    self.unfinished.append((writer.stats.queued, start))
+                self.runs += 1
+            await asyncio.sleep(0.002)
+
+    async def finish_all(self) -> None:
+        self.running = False
+        while self.unfinished:
+            taken = self.writer.stats.queued - self.writer.waiting
+            while self.unfinished and self.unfinished[0][0] <= taken:
+                self.writer.enqueue(finish_of(self.unfinished.popleft()[1]))
+            await asyncio.sleep(0.005)
+
+
+async def finished_rows(url: str) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        return await connection.fetchval(
+            "SELECT count(*) FROM execution_logs WHERE status <> 'running'"
+        )
+    finally:
+        await connection.close()
+
+
+async def throughput(url: str, seconds: float, max_rate: float) -> dict[str, Any]:
+    writer = LogWriter(writer_pool_factory(url, 2), stale_after_s=None)
+    writer.start()
+    producer = Producer(writer, max_rate, high_water=3 * writer.batch_size)
+    task = asyncio.create_task(producer.run())
+    warmup = min(5.0, seconds / 4)
+    began = time.perf_counter()
+    samples: list[tuple[float, int, float]] = []  # (t, written, rss)
+    await asyncio.sleep(warmup)
+    db_before = await finished_rows(url)
+    window_began = time.perf_counter()
+    written_before = writer.stats.written
+    while (now := time.perf_counter()) - began < seconds:
+        samples.append((now - began, writer.stats.written, rss_mb()))
+        await asyncio.sleep(min(5.0, seconds - (now - began)))
+    window_s = time.perf_counter() - window_began
+    written_in_window = writer.stats.written - written_before
+    db_after = await finished_rows(url)
+    samples.append((time.perf_counter() - began, writer.stats.written, rss_mb()))
+    producer.running = False
+    await task
+    await producer.finish_all()
+    await writer.stop(30)
+    stats = writer.stats
+    runs_written = (stats.written) / 2
+    return {
+        "window_s": window_s,
+        "exec_per_s_counter": written_in_window / 2 / window_s,
+        "exec_per_s_db": (db_after - db_before) / window_s,
+        "samples": samples,
+        "rss_growth_mb": samples[-1][2] - samples[1][2] if len(samples) > 2 else 0.0,
+        "rows_per_run": stats.rows_changed / runs_written if runs_written else 0.0,
+        "batches": stats.batches,
+        "mean_batch_events": stats.written / stats.batches if stats.batches else 0.0,
+        "write_ms_p50": statistics.median(stats.write_latencies_ms),
+        "dropped": stats.dropped,
+        "failed_to_log": stats.failed_to_log,
+        "retries": stats.retries,
+        "queued": stats.queued,
+        "written": stats.written,
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+async def freshness(url: str, seconds: float, rate: float) -> dict[str, Any]:
+    writer = LogWriter(writer_pool_factory(url, 2), stale_after_s=None)
+    writer.start()
+    producer = Producer(writer, rate, high_water=0)
+    producer.track_finishes = True
+    latencies_ms: list[float] = []
+
+    def on_notify(_connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        seen = time.perf_counter()
+        for execution_id, status, _seq in json.loads(payload):
+            if status != "running":
+                enqueued = producer.finish_enqueued_at.pop(execution_id, None)
+                if enqueued is not None:
+                    latencies_ms.append((seen - enqueued) * 1000)
+
+    listener = await asyncpg.connect(url)
+    await listener.add_listener("execution_events", on_notify)
+    task = asyncio.create_task(producer.run())
+    await asyncio.sleep(seconds)
+    producer.running = False
+    await task
+    await producer.finish_all()
+    await writer.stop(30)
+    await asyncio.sleep(0.2)
+    await listener.close()
+    return {
+        "runs": producer.runs,
+        "observed": len(latencies_ms),
+        "p50": percentile(latencies_ms, 0.50),
+        "p99": percentile(latencies_ms, 0.99),
+        "max": max(latencies_ms),
+        "rate": producer.runs / seconds,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="throughput phase")
+    parser.add_argument("--max-rate", type=float, default=0.0, help="0: as fast as possible")
+    parser.add_argument("--rate", type=float, default=1000.0, help="freshness phase, runs/s")
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+
+    async with scratch_database("elm_bench_ingest") as url:
+        result = await throughput(url, args.seconds, args.max_rate)
+    print_table(
+        f"Throughput over {result['window_s']:.0f} s (after warm-up); RSS every 5 s",
+        [("t (s)", "events written", "RSS (MB)")]
+        + [(f"{t:.1f}", str(w), f"{r:.1f}") for t, w, r in result["samples"]],
+    )
+    async with scratch_database("elm_bench_ingest") as url:
+        fresh = await freshness(url, args.latency_seconds, args.rate)
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    exec_per_s = result["exec_per_s_db"]
+    print_table(
+        "Ingest (start and finish as separate events)",
+        [
+            ("measure", "value", "target", ""),
+            (
+                "executions/s (rows finished in the DB)",
+                f"{exec_per_s:,.0f}",
+                f">= {THROUGHPUT_TARGET:,}",
+                verdict(exec_per_s >= THROUGHPUT_TARGET),
+            ),
+            (
+                "executions/s (writer's committed counter)",
+                f"{result['exec_per_s_counter']:,.0f}",
+                "",
+                "",
+            ),
+            (
+                "rows changed per run (2 = start and finish never merged)",
+                f"{result['rows_per_run']:.3f}",
+                "2",
+                verdict(result["rows_per_run"] > 1.95),
+            ),
+            (
+                "RSS growth over the run (MB)",
+                f"{result['rss_growth_mb']:+.1f}",
+                f"< {RSS_GROWTH_LIMIT_MB:.0f}",
+                verdict(result["rss_growth_mb"] < RSS_GROWTH_LIMIT_MB),
+            ),
+            ("events per batch (mean)", f"{result['mean_batch_events']:.0f}", "", ""),
+            ("log_batch call p50 (ms)", f"{result['write_ms_p50']:.1f}", "", ""),
+            (
+                "dropped / failed-to-log / retries",
+                f"{result['dropped']} / {result['failed_to_log']} / {result['retries']}",
+                "0 / 0 / -",
+                verdict(result["dropped"] == 0 and result["failed_to_log"] == 0),
+            ),
+            (
+                f"finish -> committed p50 at {fresh['rate']:,.0f} runs/s (ms)",
+                f"{fresh['p50']:.1f}",
+                "",
+                "",
+            ),
+            (
+                f"finish -> committed p99 at {fresh['rate']:,.0f} runs/s (ms)",
+                f"{fresh['p99']:.1f}",
+                f"< {LATENCY_TARGET_MS:.0f}",
+                verdict(fresh["p99"] < LATENCY_TARGET_MS),
+            ),
+            ("finishes observed / runs", f"{fresh['observed']} / {fresh['runs']}", "", ""),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
