@@ -10,6 +10,8 @@ runs, so the overhead shows at its largest relative size). Three copies:
 - monitor: `ExecutionMonitor(emit=writer.enqueue)` with a real `LogWriter`
   writing to a scratch database on DATABASE_URL's server (or an embedded one),
   so its background work shares the event loop as it does in the app;
+- capture (diagnostic, no target): the monitor with a sink that does nothing,
+  to tell the capture's own cost from the writer's;
 - otel: OpenTelemetry SDK, `TracerProvider` + `BatchSpanProcessor` +
   `InMemorySpanExporter`, one span per node plus a root span per run.
 
@@ -111,6 +113,9 @@ async def measure(url: str, rounds: int, runs: int) -> dict[str, Any]:
     monitored = ExecutionMonitor(emit=writer.enqueue).instrument(
         build(), response_of=lambda state: state.get("response")
     )
+    captured = ExecutionMonitor(emit=lambda event: None).instrument(
+        build(), response_of=lambda state: state.get("response")
+    )
     otel_run, exporter, provider = otel_graph()
 
     async def plain() -> Any:
@@ -119,9 +124,13 @@ async def measure(url: str, rounds: int, runs: int) -> dict[str, Any]:
     async def monitor() -> Any:
         return await monitored.ainvoke({"message": "hi", "n": 0}, user_id="bench")
 
+    async def capture() -> Any:
+        return await captured.ainvoke({"message": "hi", "n": 0}, user_id="bench")
+
     variants: dict[str, Callable[[], Awaitable[Any]]] = {
         "plain": plain,
         "monitor": monitor,
+        "capture": capture,
         "otel": otel_run,
     }
     samples: dict[str, list[float]] = {name: [] for name in variants}
@@ -129,7 +138,8 @@ async def measure(url: str, rounds: int, runs: int) -> dict[str, Any]:
         await timed(run, 200, [])
     names = list(variants)
     for round_no in range(rounds):
-        order = names[round_no % 3 :] + names[: round_no % 3]
+        shift = round_no % len(names)
+        order = names[shift:] + names[:shift]
         for name in order:
             await timed(variants[name], runs, samples[name])
         exporter.clear()  # the in-memory exporter keeps every span otherwise
@@ -189,7 +199,7 @@ def report(result: dict[str, Any], rounds: int, runs: int) -> None:
             "mean overhead %",
         )
     ]
-    for name in ("plain", "monitor", "otel"):
+    for name in ("plain", "monitor", "capture", "otel"):
         rows.append(
             (
                 name,
