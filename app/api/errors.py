@@ -35,5 +35,8 @@ async def database_unavailable(_: Request, error: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(asyncpg.InvalidParameterValueError, invalid_parameter)
+    # Text PostgreSQL cannot take (a NUL byte in a filter or an id) is the
+    # client's mistake as well.
+    app.add_exception_handler(asyncpg.CharacterNotInRepertoireError, invalid_parameter)
     for error_type in UNAVAILABLE:
         app.add_exception_handler(error_type, database_unavailable)

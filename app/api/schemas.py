@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["running", "completed", "failed", "partial"]
 
+# PostgreSQL text cannot hold a NUL character: text parameters say so in the
+# schema, so such a value gets a 422 before it reaches the database.
+NO_NUL = r"^[^\x00]*$"
+
 
 class ExecutionSummary(BaseModel):
     id: str = Field(description="Execution id (one LangGraph run)")

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 
 from app.api.deps import Authorized, Pool
 from app.api.schemas import (
+    NO_NUL,
     ConversationExecutions,
     ErrorDetail,
     ExecutionDetail,
@@ -28,7 +29,7 @@ router = APIRouter(
 Limit = Annotated[int, Query(ge=1, le=200, description="Rows per page (max 200)")]
 Offset = Annotated[int, Query(ge=0, le=2_000_000_000, description="Rows to skip")]
 Hours = Annotated[int, Query(ge=1, le=168, description="Time window in hours (max 168)")]
-Text = Annotated[str | None, Query(min_length=1, max_length=255)]
+Text = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]
 
 
 def json_response(body: str) -> Response:
@@ -42,10 +43,18 @@ async def list_logs(
     offset: Offset = 0,
     status: Annotated[Status | None, Query(description="Only this status")] = None,
     user_id: Text = None,
-    conversation_id: Annotated[str | None, Query(min_length=1, max_length=36)] = None,
+    conversation_id: Annotated[
+        str | None, Query(min_length=1, max_length=36, pattern=NO_NUL)
+    ] = None,
     hours: Hours = 24,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=200, description="Text in request or response")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=NO_NUL,
+            description="Text in request or response",
+        ),
     ] = None,
 ) -> Response:
     return json_response(
@@ -68,7 +77,9 @@ async def list_logs(
     summary="One execution with its trace (for the tree)",
     responses={404: {"model": ErrorDetail}},
 )
-async def get_log(pool: Pool, execution_id: Annotated[str, Path(max_length=255)]) -> Response:
+async def get_log(
+    pool: Pool, execution_id: Annotated[str, Path(max_length=255, pattern=NO_NUL)]
+) -> Response:
     body = await queries.get_execution(pool, execution_id)
     if body is None:
         raise HTTPException(404, f"no execution with id {execution_id!r}")
@@ -82,7 +93,7 @@ async def get_log(pool: Pool, execution_id: Annotated[str, Path(max_length=255)]
 )
 async def conversation_logs(
     pool: Pool,
-    conversation_id: Annotated[str, Path(max_length=255)],
+    conversation_id: Annotated[str, Path(max_length=255, pattern=NO_NUL)],
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Offset = 0,
 ) -> Response:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.api.deps import Pool, require_stream_token
-from app.api.schemas import ErrorDetail, Status
+from app.api.schemas import NO_NUL, ErrorDetail, Status
 from app.services.live_events import (
     Dropped,
     ExecutionBroadcaster,
@@ -103,8 +103,10 @@ async def stream(
     request: Request,
     pool: Pool,
     status: Annotated[Status | None, Query()] = None,
-    user_id: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
-    conversation_id: Annotated[str | None, Query(min_length=1, max_length=36)] = None,
+    user_id: Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)] = None,
+    conversation_id: Annotated[
+        str | None, Query(min_length=1, max_length=36, pattern=NO_NUL)
+    ] = None,
     last_event_id: Annotated[
         int | None, Header(ge=0, le=2**62, description="Resume after this event id")
     ] = None,
