@@ -40,6 +40,7 @@ def build_writer(settings: Settings, database_url: str) -> LogWriter:
         retry_max_backoff_s=settings.retry_max_backoff_s,
         stale_after_s=settings.stale_after_s,
         stale_check_interval_s=settings.stale_check_interval_s,
+        connections=settings.writer_pool_size,
     )
 
 

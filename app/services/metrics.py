@@ -23,7 +23,12 @@ class MonitorCollector(Collector):
             "written": ("Execution events written to PostgreSQL", stats.written),
             "batches": ("Batches written", stats.batches),
             "retries": ("Batch write attempts that failed and were retried", stats.retries),
-            "dropped": ("Events dropped: buffer full or shutdown time limit", stats.dropped),
+            "dropped": ("Events dropped (both reasons below)", stats.dropped),
+            "dropped_buffer_full": ("Events refused: buffer full", stats.dropped_buffer_full),
+            "dropped_at_shutdown": (
+                "Events unwritten when the shutdown drain limit passed",
+                stats.dropped_at_shutdown,
+            ),
             "failed_to_log": ("Events the database refused even alone", stats.failed_to_log),
             "writer_restarts": (
                 "Times the writer task died and was restarted",

@@ -32,9 +32,12 @@ async def health(request: Request) -> JSONResponse:
             "batches": writer.stats.batches,
             "retries": writer.stats.retries,
             "dropped": writer.stats.dropped,
+            "dropped_buffer_full": writer.stats.dropped_buffer_full,
+            "dropped_at_shutdown": writer.stats.dropped_at_shutdown,
             "failed_to_log": writer.stats.failed_to_log,
             "writer_restarts": writer.stats.writer_restarts,
             "queue_depth": writer.queue_depth,
+            "waiting": writer.waiting,
             "queue_bytes": writer.buffered_bytes,
             "write_latency_ms_median": round(statistics.median(latencies), 3)
             if latencies
