@@ -225,10 +225,10 @@ class ExecutionBroadcaster:
                 await asyncio.wait_for(self._lost.wait(), self.liveness_interval_s)
             if self._lost.is_set() or self._connection.is_closed():
                 raise ConnectionError("LISTEN connection closed")
-            await asyncio.wait_for(self._connection.fetchval("SELECT 1"), self.liveness_interval_s)
+            await asyncio.wait_for(queries.ping(self._connection), self.liveness_interval_s)
 
     async def _current_seq(self) -> int:
-        return await self.pool.fetchval("SELECT coalesce(max(change_seq), 0) FROM execution_logs")
+        return await queries.latest_change_seq(self.pool)
 
     async def _catch_up(self) -> None:
         while True:

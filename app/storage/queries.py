@@ -88,6 +88,10 @@ async def executions_changed_since(
     return [(row[0], row[1]) for row in rows]
 
 
+async def latest_change_seq(db: Executor) -> int:
+    return await db.fetchval(SQL["latest_change_seq"])
+
+
 async def close_stale_executions(db: Executor, older_than_s: float) -> int:
     return await db.fetchval(SQL["close_stale_executions"], older_than_s)
 

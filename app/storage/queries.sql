@@ -34,6 +34,10 @@ SELECT change_seq, execution::text FROM executions_by_ids($1);
 -- Rows changed after a change_seq (live-stream resume), with its filters.
 SELECT change_seq, execution::text FROM executions_changed_since($1, $2, $3, $4, $5);
 
+-- name: latest_change_seq
+-- The newest change_seq (where a fresh listener starts).
+SELECT coalesce(max(change_seq), 0) FROM execution_logs;
+
 -- name: close_stale_executions
 -- Close runs still `running` after this many seconds as failed; returns how many.
 SELECT close_stale_executions(make_interval(secs => $1));
