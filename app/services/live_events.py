@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from sse_starlette import ServerSentEvent
 
 from app.storage import queries
 
@@ -50,6 +51,24 @@ class ExecutionChange:
     change_seq: int
     data: str  # the listing row as JSON text, sent as is
 
+    def encode(self) -> bytes:
+        """As one Server-Sent Event (`event: execution`, id = change_seq)."""
+        return ServerSentEvent(data=self.data, event="execution", id=str(self.change_seq)).encode()
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    """The changes of one fetch that match a subscriber's filters, encoded
+    once for every subscriber with the same filters (fan-out cost is then one
+    queue put and one socket write per subscriber and batch, not per event)."""
+
+    changes: tuple[ExecutionChange, ...]  # in change_seq order
+    encoded: bytes
+
+    @classmethod
+    def of(cls, changes: list[ExecutionChange]) -> "ChangeBatch":
+        return cls(tuple(changes), b"".join(change.encode() for change in changes))
+
 
 @dataclass(frozen=True)
 class ListenerState:
@@ -63,8 +82,14 @@ class Dropped:
 @dataclass(eq=False)
 class Subscriber:
     filters: StreamFilters
-    queue: asyncio.Queue[ExecutionChange | ListenerState | Dropped]
+    queue: asyncio.Queue[ChangeBatch | ListenerState | Dropped]
+    pending: int = 0  # changes queued and not yet taken: the bounded part
     dropped: bool = False
+
+    def taken(self, item: ChangeBatch | ListenerState | Dropped) -> None:
+        """The consumer calls this for each item it takes from the queue."""
+        if isinstance(item, ChangeBatch):
+            self.pending -= len(item.changes)
 
 
 @dataclass
@@ -122,7 +147,7 @@ class ExecutionBroadcaster:
     # -- subscribers ------------------------------------------------------
 
     def subscribe(self, filters: StreamFilters) -> Subscriber:
-        subscriber = Subscriber(filters, asyncio.Queue(self.client_queue_size))
+        subscriber = Subscriber(filters, asyncio.Queue())
         self._subscribers.add(subscriber)
         return subscriber
 
@@ -133,12 +158,11 @@ class ExecutionBroadcaster:
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
-    def _offer(self, subscriber: Subscriber, item: ExecutionChange | ListenerState) -> None:
+    def _offer(self, subscriber: Subscriber, item: ChangeBatch | ListenerState) -> None:
         if subscriber.dropped:
             return
-        try:
-            subscriber.queue.put_nowait(item)
-        except asyncio.QueueFull:
+        size = len(item.changes) if isinstance(item, ChangeBatch) else 0
+        if subscriber.pending + size > self.client_queue_size:
             # Too slow: drop it rather than slow everyone down. Empty its
             # queue (discarding only the oldest change would leave a gap that
             # the client's Last-Event-ID skips) and leave the marker, so its
@@ -148,10 +172,15 @@ class ExecutionBroadcaster:
             self._subscribers.discard(subscriber)
             while not subscriber.queue.empty():
                 subscriber.queue.get_nowait()
+            subscriber.pending = 0
             subscriber.queue.put_nowait(Dropped())
             logger.warning(
-                "dropped a slow stream client (queue of %d full)", self.client_queue_size
+                "dropped a slow stream client (more than %d changes queued)",
+                self.client_queue_size,
             )
+            return
+        subscriber.pending += size
+        subscriber.queue.put_nowait(item)
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
@@ -264,6 +293,7 @@ class ExecutionBroadcaster:
                 logger.warning("could not fetch announced executions: %s", error)
 
     def _broadcast(self, changes: list[tuple[int, str]]) -> None:
+        fresh: list[tuple[ExecutionChange, dict[str, Any]]] = []
         for seq, data in changes:
             self._last_seq = max(self._last_seq or 0, seq)
             if not self._recent.add(seq):
@@ -273,8 +303,16 @@ class ExecutionBroadcaster:
             except ValueError:
                 self.stats.bad_payloads += 1
                 continue
-            self.stats.changes_broadcast += 1
-            change = ExecutionChange(seq, data)
-            for subscriber in list(self._subscribers):
-                if subscriber.filters.match(execution):
-                    self._offer(subscriber, change)
+            fresh.append((ExecutionChange(seq, data), execution))
+        if not fresh:
+            return
+        self.stats.changes_broadcast += len(fresh)
+        batches: dict[StreamFilters, ChangeBatch | None] = {}
+        for subscriber in list(self._subscribers):
+            filters = subscriber.filters
+            if filters not in batches:
+                matching = [change for change, row in fresh if filters.match(row)]
+                batches[filters] = ChangeBatch.of(matching) if matching else None
+            batch = batches[filters]
+            if batch is not None:
+                self._offer(subscriber, batch)

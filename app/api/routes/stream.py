@@ -17,6 +17,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from app.api.deps import Pool, require_stream_token
 from app.api.schemas import NO_NUL, ErrorDetail, Status
 from app.services.live_events import (
+    ChangeBatch,
     Dropped,
     ExecutionBroadcaster,
     ExecutionChange,
@@ -31,9 +32,8 @@ router = APIRouter(prefix="/api/v1/monitoring", tags=["live"])
 REPLAY_PAGE = 1000
 
 
-async def replay(
-    pool: Pool, after_seq: int, filters: StreamFilters
-) -> AsyncIterator[ExecutionChange]:
+async def replay(pool: Pool, after_seq: int, filters: StreamFilters) -> AsyncIterator[ChangeBatch]:
+    """What changed after `after_seq`, read from the table, a page at a time."""
     while True:
         changes = await queries.executions_changed_since(
             pool,
@@ -43,19 +43,27 @@ async def replay(
             conversation_id=filters.conversation_id,
             limit=REPLAY_PAGE,
         )
-        for seq, data in changes:
-            yield ExecutionChange(seq, data)
-            after_seq = seq
+        if changes:
+            yield ChangeBatch.of([ExecutionChange(seq, data) for seq, data in changes])
+            after_seq = changes[-1][0]
         if len(changes) < REPLAY_PAGE:
             return
 
 
-def execution_event(change: ExecutionChange) -> ServerSentEvent:
-    return ServerSentEvent(data=change.data, event="execution", id=str(change.change_seq))
+def listener_event(state: str) -> bytes:
+    return ServerSentEvent(data=json.dumps({"state": state}), event="listener").encode()
 
 
-def listener_event(state: str) -> ServerSentEvent:
-    return ServerSentEvent(data=json.dumps({"state": state}), event="listener")
+DROPPED_EVENT = ServerSentEvent(
+    data=json.dumps({"reason": "client too slow; reconnect to resume"}), event="dropped"
+).encode()
+
+
+def newer_than(batch: ChangeBatch, sent_up_to: int) -> bytes:
+    """The batch's events after `sent_up_to` (a replay may overlap the live queue)."""
+    if batch.changes[0].change_seq > sent_up_to:
+        return batch.encoded
+    return b"".join(c.encode() for c in batch.changes if c.change_seq > sent_up_to)
 
 
 async def stream_events(
@@ -63,27 +71,31 @@ async def stream_events(
     subscriber: Subscriber,
     pool: Pool,
     last_event_id: int | None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[bytes]:
     try:
         yield listener_event(broadcaster.state)
         sent_up_to = 0
         if last_event_id is not None:
             # Subscribed first, then replayed: nothing falls in between.
-            async for change in replay(pool, last_event_id, subscriber.filters):
-                sent_up_to = max(sent_up_to, change.change_seq)
-                yield execution_event(change)
+            async for batch in replay(pool, last_event_id, subscriber.filters):
+                sent_up_to = batch.changes[-1].change_seq
+                yield batch.encoded
         while True:
-            item = await subscriber.queue.get()
-            if isinstance(item, Dropped):
-                yield ServerSentEvent(
-                    data=json.dumps({"reason": "client too slow; reconnect to resume"}),
-                    event="dropped",
-                )
-                return
-            if isinstance(item, ListenerState):
-                yield listener_event(item.state)
-            elif item.change_seq > sent_up_to:
-                yield execution_event(item)
+            # Everything waiting goes out in one write.
+            items = [await subscriber.queue.get()]
+            while not subscriber.queue.empty():
+                items.append(subscriber.queue.get_nowait())
+            chunks: list[bytes] = []
+            for item in items:
+                subscriber.taken(item)
+                if isinstance(item, Dropped):
+                    yield b"".join([*chunks, DROPPED_EVENT])
+                    return
+                if isinstance(item, ListenerState):
+                    chunks.append(listener_event(item.state))
+                else:
+                    chunks.append(newer_than(item, sent_up_to))
+            yield b"".join(chunks)
     finally:
         broadcaster.unsubscribe(subscriber)
 
