@@ -9,6 +9,8 @@ applies the migrations and serves the API and dashboard on it.
 import argparse
 import logging
 import os
+import signal
+import sys
 import uuid
 
 import uvicorn
@@ -38,6 +40,9 @@ def serve(args: argparse.Namespace) -> None:
     print(
         f"Dashboard: http://{'127.0.0.1' if host == '0.0.0.0' else host}:{args.port}/", flush=True
     )
+    # uvicorn ends by re-raising SIGTERM; exit normally instead, so that the
+    # embedded PostgreSQL is stopped by its exit handler.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run("app.api.main:app", host=host, port=args.port, log_level="info")
 
 
