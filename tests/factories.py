@@ -8,6 +8,23 @@ from app.services.execution_events import ExecutionFinished, ExecutionStarted
 from app.services.log_writer import TextCleaner, batch_columns
 from app.storage import queries
 
+# The seed's listing row, key for key (the detail adds "execution_trace").
+SEED_SUMMARY_KEYS = frozenset(
+    {
+        "id",
+        "conversation_id",
+        "user_id",
+        "request_message",
+        "response_message",
+        "status",
+        "started_at",
+        "completed_at",
+        "total_duration_ms",
+        "failed_nodes",
+        "error_summary",
+    }
+)
+
 
 def started(
     execution_id: str | None = None,

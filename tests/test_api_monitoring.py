@@ -9,26 +9,13 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.factories import finished, started, write
+from tests.factories import SEED_SUMMARY_KEYS, finished, started, write
 
 LOGS = "/api/v1/monitoring/logs"
 STATS = "/api/v1/monitoring/stats"
 NODES = "/api/v1/monitoring/nodes"
 
 # The seed's listing row and detail, key for key.
-SEED_SUMMARY_KEYS = {
-    "id",
-    "conversation_id",
-    "user_id",
-    "request_message",
-    "response_message",
-    "status",
-    "started_at",
-    "completed_at",
-    "total_duration_ms",
-    "failed_nodes",
-    "error_summary",
-}
 SEED_DETAIL_KEYS = SEED_SUMMARY_KEYS | {"execution_trace"}
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 NONE_GET = "'NoneType' object has no attribute 'get'"

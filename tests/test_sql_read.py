@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from app.storage import queries
-from tests.factories import finished, started, write
+from tests.factories import SEED_SUMMARY_KEYS, finished, started, write
 
 
 async def listing(db: asyncpg.Connection, **filters: Any) -> dict[str, Any]:
@@ -69,19 +69,7 @@ async def test_listing_returns_the_seed_shape_newest_first(db: asyncpg.Connectio
         "failed",
         "completed",
     ]
-    assert set(page["logs"][0]) == {
-        "id",
-        "conversation_id",
-        "user_id",
-        "request_message",
-        "response_message",
-        "status",
-        "started_at",
-        "completed_at",
-        "total_duration_ms",
-        "failed_nodes",
-        "error_summary",
-    }
+    assert set(page["logs"][0]) == SEED_SUMMARY_KEYS
     assert page["logs"][1]["failed_nodes"] == ["multi_platform_orchestrator"]
     assert page["logs"][1]["started_at"].endswith("Z")
 
