@@ -79,25 +79,30 @@ class WriterStats:
 
 # -- turning events into rows (in the writer, never on the hot path) ---------
 
-_iso_second: list[Any] = [None, ""]  # one-entry cache: timestamps cluster in a second
-_ISO_MILLIS = [f".{ms:03d}Z" for ms in range(1000)]
+# One-entry cache, (second, its ISO text): timestamps cluster in a second. One
+# tuple, replaced whole, so that a reader never sees one second with another's text.
+_iso_second: tuple[int | None, str] = (None, "")
+# Index 1000 too: int(fraction * 1000) can round up to it for a fraction just below 1.
+_ISO_MILLIS = [f".{ms:03d}Z" for ms in range(1000)] + [".999Z"]
 
 
 def _iso(ts: float) -> str | None:
     """`time.time()` float as ISO-8601 UTC with milliseconds ("...:00.120Z")."""
+    global _iso_second
     try:
         second = int(ts)
     except (OverflowError, ValueError):  # inf, nan
         return None
     if ts < second:  # int() truncates towards zero
         second -= 1
-    if _iso_second[0] != second:
+    cached, text = _iso_second
+    if cached != second:
         try:
-            _iso_second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         except (OverflowError, OSError, ValueError):
             return None
-        _iso_second[0] = second
-    return _iso_second[1] + _ISO_MILLIS[min(999, int((ts - second) * 1000))]
+        _iso_second = (second, text)
+    return text + _ISO_MILLIS[int((ts - second) * 1000)]
 
 
 class TextCleaner:
@@ -154,14 +159,31 @@ def _trace_json(trace: list[dict[str, Any]], clean: TextCleaner) -> str:
     else goes through `_careful_trace_json`, value by value."""
     try:
         entries = []
+        # `_iso` written out for the second most timestamps of a trace fall in
+        # (`_iso` itself for the others): a call per timestamp was half the cost.
+        second, prefix = _iso_second
+        if second is None:
+            second = -math.inf
         for raw in trace:
             entry = raw.copy()
             value = entry.get("timestamp")
             if value.__class__ is float:
-                entry["timestamp"] = _iso(value)
+                fraction = value - second
+                if 0.0 <= fraction < 1.0:
+                    entry["timestamp"] = prefix + _ISO_MILLIS[int(fraction * 1000)]
+                else:
+                    entry["timestamp"] = _iso(value)
+                    if _iso_second[0] is not None:
+                        second, prefix = _iso_second
             value = entry.get("started_at")
             if value.__class__ is float:
-                entry["started_at"] = _iso(value)
+                fraction = value - second
+                if 0.0 <= fraction < 1.0:
+                    entry["started_at"] = prefix + _ISO_MILLIS[int(fraction * 1000)]
+                else:
+                    entry["started_at"] = _iso(value)
+                    if _iso_second[0] is not None:
+                        second, prefix = _iso_second
             entries.append(entry)
         text = _fast_json(entries)
     except Exception:  # NaN, a value json cannot encode, an entry that is not a dict
@@ -197,6 +219,12 @@ def _careful_trace_json(trace: Any, clean: TextCleaner) -> str:
     return _JSON.encode(entries)
 
 
+def _failed_nodes_json(nodes: list[str], clean: TextCleaner) -> str:
+    if not nodes:
+        return "[]"  # most runs
+    return json.dumps([clean(node) for node in nodes], ensure_ascii=False)
+
+
 def event_row(event: ExecutionEvent, clean: TextCleaner) -> Row:
     """The 11 `log_batch` parameters of one event (raises if it cannot be converted)."""
     if isinstance(event, ExecutionFinished):
@@ -210,7 +238,7 @@ def event_row(event: ExecutionEvent, clean: TextCleaner) -> Row:
             float(event.completed_at),
             clean(event.response_message),
             _trace_json(event.execution_trace, clean),
-            json.dumps([clean(node) for node in event.failed_nodes], ensure_ascii=False),
+            _failed_nodes_json(event.failed_nodes, clean),
             clean(event.error_summary),
         )
     return (
