@@ -87,7 +87,7 @@ class Recorder:
 
 
 def nodes_of(finished: ExecutionFinished) -> list[tuple[str, str]]:
-    return [(e["node"], e["status"]) for e in finished.execution_trace]
+    return [(e["node"], e["status"]) for e in finished.trace_dicts()]
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ async def test_completed_run_traces_every_node_in_order(rec: Recorder) -> None:
 
     await graph.ainvoke(INPUT, user_id="u1")
 
-    trace = rec.last.execution_trace
+    trace = rec.last.trace_dicts()
     assert [e["node"] for e in trace] == ["a", "b", "c", "answer"]
     assert [e["step"] for e in trace] == [1, 2, 3, 4]
     for entry in trace:
@@ -178,7 +178,7 @@ async def test_parallel_branches_share_a_step(rec: Recorder) -> None:
 
     await graph.ainvoke(INPUT, user_id="u")
 
-    steps = {e["node"]: e["step"] for e in rec.last.execution_trace}
+    steps = {e["node"]: e["step"] for e in rec.last.trace_dicts()}
     assert steps["left"] == steps["right"] == steps["split"] + 1
     assert steps["answer"] == steps["left"] + 1
     assert rec.last.status == "completed"
@@ -201,7 +201,7 @@ async def test_send_fan_out_records_one_entry_per_branch(rec: Recorder) -> None:
 
     await graph.ainvoke(INPUT, user_id="u")
 
-    branches = [e for e in rec.last.execution_trace if e["node"] == "branch"]
+    branches = [e for e in rec.last.trace_dicts() if e["node"] == "branch"]
     assert len(branches) == 3
     assert {e["step"] for e in branches} == {2}
     assert all(e["status"] == "completed" for e in branches)
@@ -224,7 +224,7 @@ async def test_subgraph_children_have_their_parent_set(rec: Recorder) -> None:
     result = await graph.ainvoke(INPUT, user_id="u")
 
     assert result["log"] == ["deep", "mid_step"]
-    parents = [(e["node"], e["parent"]) for e in rec.last.execution_trace]
+    parents = [(e["node"], e["parent"]) for e in rec.last.trace_dicts()]
     assert parents == [
         ("deep", "outer/inner"),
         ("inner", "outer"),
@@ -262,7 +262,7 @@ async def test_retry_records_each_attempt_and_a_recovered_run_is_completed(
 
     attempts = [
         (e["attempt"], e["status"], e.get("error"), e["step"])
-        for e in rec.last.execution_trace
+        for e in rec.last.trace_dicts()
         if e["node"] == "flaky"
     ]
     assert attempts == [(1, "failed", "service timed out", 1), (2, "completed", None, 1)]
@@ -288,7 +288,7 @@ async def test_retries_that_run_out_fail_the_node_once(rec: Recorder) -> None:
     with pytest.raises(ConnectionError):
         await graph.ainvoke(INPUT, user_id="u")
 
-    assert [e["attempt"] for e in rec.last.execution_trace] == [1, 2, 3]
+    assert [e["attempt"] for e in rec.last.trace_dicts()] == [1, 2, 3]
     assert rec.last.failed_nodes == ["broken"]
     assert (rec.last.status, rec.last.error_summary) == ("failed", "still down")
 
@@ -325,7 +325,7 @@ async def test_node_that_raises_fails_the_run_and_the_same_exception_is_raised(
     assert finished.failed_nodes == ["bad"]
     assert finished.response_message is None
     assert nodes_of(finished) == [("ok", "completed"), ("bad", "failed")]
-    assert finished.execution_trace[-1]["error"] == message
+    assert finished.trace_dicts()[-1]["error"] == message
 
 
 async def test_exception_with_empty_message_is_summarised_by_its_type(rec: Recorder) -> None:
@@ -365,7 +365,7 @@ async def test_sibling_cancelled_by_a_failure_is_recorded_as_cancelled(rec: Reco
     finished = rec.last
     assert sorted(nodes_of(finished)) == [("fails_fast", "failed"), ("slow", "cancelled")]
     assert finished.failed_nodes == ["fails_fast"]
-    assert "error" not in next(e for e in finished.execution_trace if e["node"] == "slow")
+    assert "error" not in next(e for e in finished.trace_dicts() if e["node"] == "slow")
 
 
 async def test_interrupt_is_recorded_as_interrupted_not_failed(rec: Recorder) -> None:
@@ -439,7 +439,7 @@ async def test_caught_and_reported_error_makes_the_run_partial(rec: Recorder) ->
     assert rec.last.response_message == "answer: careful"
     assert (rec.last.failed_nodes, rec.last.error_summary) == (["careful"], message)
     assert nodes_of(rec.last) == [("careful", "failed"), ("answer", "completed")]
-    assert rec.last.execution_trace[0]["error"] == message
+    assert rec.last.trace_dicts()[0]["error"] == message
 
 
 def test_report_node_error_outside_a_monitored_run_does_nothing() -> None:
@@ -552,7 +552,7 @@ async def test_astream_yields_the_same_chunks_as_unmonitored(
     assert normalise(monitored) == normalise(plain)
     assert rec.last.status == "completed"
     assert rec.last.response_message == "answer: x,y"
-    assert [e["node"] for e in rec.last.execution_trace] == ["x", "y", "sub", "answer"]
+    assert [e["node"] for e in rec.last.trace_dicts()] == ["x", "y", "sub", "answer"]
 
 
 async def test_astream_closed_early_by_the_caller_is_failed(rec: Recorder) -> None:
@@ -575,7 +575,7 @@ async def test_instrumenting_twice_does_not_double_record(rec: Recorder) -> None
 
     await graph.ainvoke(INPUT, user_id="u")
 
-    assert [e["node"] for e in rec.last.execution_trace] == ["x", "y", "sub", "answer"]
+    assert [e["node"] for e in rec.last.trace_dicts()] == ["x", "y", "sub", "answer"]
     assert len(rec.finished) == 1
 
 
@@ -622,7 +622,7 @@ async def test_concurrent_runs_keep_their_traces_apart(rec: Recorder) -> None:
 
     assert len(rec.finished) == 5
     for finished in rec.finished:
-        assert [e["node"] for e in finished.execution_trace] == ["slow_step", "answer"]
+        assert [e["node"] for e in finished.trace_dicts()] == ["slow_step", "answer"]
         assert finished.response_message == f"answer: {finished.request_message}"
 
 
@@ -654,7 +654,7 @@ async def test_retried_subgraph_node_that_recovers_leaves_the_run_completed(
 
     await graph.ainvoke(INPUT, user_id="u")
 
-    assert [(e["node"], e["status"], e["attempt"]) for e in rec.last.execution_trace] == [
+    assert [(e["node"], e["status"], e["attempt"]) for e in rec.last.trace_dicts()] == [
         ("inner_flaky", "failed", 1),
         ("sub", "failed", 1),
         ("inner_flaky", "completed", 1),

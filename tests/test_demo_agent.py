@@ -51,7 +51,7 @@ async def test_completed_demo_answers_with_the_post() -> None:
 
     assert finished.response_message == result["response"]
     assert result["response"].startswith("Here is your LinkedIn post:")
-    assert [e["node"] for e in finished.execution_trace] == [
+    assert [e["node"] for e in finished.trace_dicts()] == [
         "guardrail_check",
         "intent_classifier",
         "data_checker",
@@ -69,7 +69,7 @@ async def test_partial_demo_says_which_platform_could_not_be_done() -> None:
     assert "Here is your LinkedIn post" in result["response"]
     assert "I wasn't able to generate the Twitter post" in result["response"]
     orchestrator = next(
-        e for e in finished.execution_trace if e["node"] == "multi_platform_orchestrator"
+        e for e in finished.trace_dicts() if e["node"] == "multi_platform_orchestrator"
     )
     assert orchestrator["status"] == "failed"
     assert orchestrator["error"] == "'NoneType' object has no attribute 'get'"
@@ -81,7 +81,7 @@ async def test_failed_demo_raises_and_stops_at_data_checker() -> None:
 
     _, finished = await run_demo(DEMO_INPUTS["failed"].message)
     assert finished.response_message is None
-    assert finished.execution_trace[-1]["node"] == "data_checker"
+    assert finished.trace_dicts()[-1]["node"] == "data_checker"
 
 
 async def test_retried_demo_records_both_attempts_of_data_checker() -> None:
@@ -89,7 +89,7 @@ async def test_retried_demo_records_both_attempts_of_data_checker() -> None:
 
     attempts = [
         (e["attempt"], e["status"])
-        for e in finished.execution_trace
+        for e in finished.trace_dicts()
         if e["node"] == DEMO_INPUTS["retried"].retried_node
     ]
     assert attempts == [(1, "failed"), (2, "completed")]
@@ -98,9 +98,9 @@ async def test_retried_demo_records_both_attempts_of_data_checker() -> None:
 async def test_parallel_demo_drafts_each_platform_in_one_step() -> None:
     result, finished = await run_demo(DEMO_INPUTS["parallel"].message)
 
-    writers = [e for e in finished.execution_trace if e["node"] == "platform_writer"]
+    writers = [e for e in finished.trace_dicts() if e["node"] == "platform_writer"]
     assert len(writers) == 2 and writers[0]["step"] == writers[1]["step"]
-    children = [e for e in finished.execution_trace if e["parent"] == "platform_writer"]
+    children = [e for e in finished.trace_dicts() if e["parent"] == "platform_writer"]
     assert len(children) == 4
     assert "LinkedIn post" in result["response"] and "Facebook post" in result["response"]
 

@@ -30,7 +30,9 @@ which node (if any) it runs inside: that gives ``parent`` for subgraph nodes and
 node code call `report_node_error` without passing anything around. Callbacks were
 measured 3-10x dearer and ``stream_mode="debug"`` loses retries and cancelled tasks.
 
-Trace entry (one dict per node execution, appended when the node ends)::
+Trace entry (one per node execution, appended when the node ends): a `TraceEntry` tuple
+of raw ``perf_counter`` readings, which the writer (or ``ExecutionFinished.trace_dicts()``)
+turns into the stored format::
 
     {"node": "data_checker", "status": "completed" | "failed" | "cancelled" | "interrupted",
      "execution_time_ms": 0.123, "error": "...",   # "error" only when failed
@@ -105,7 +107,12 @@ from langgraph.constants import START
 from langgraph.errors import GraphBubbleUp, ParentCommand
 from langgraph.pregel import Pregel
 
-from app.services.execution_events import ExecutionEvent, ExecutionFinished, ExecutionStarted
+from app.services.execution_events import (
+    ExecutionEvent,
+    ExecutionFinished,
+    ExecutionStarted,
+    TraceEntry,
+)
 
 __all__ = [
     "ExecutionMonitor",
@@ -179,7 +186,7 @@ class _Run:
         self.t0_wall = time.time()
         self.t0_perf = time.perf_counter()
         self.offset = self.t0_wall - self.t0_perf  # perf_counter reading -> time.time()
-        self.trace: list[dict[str, Any]] = []
+        self.trace: list[TraceEntry | dict[str, Any]] = []
         # [task ids of the node and its ancestors, node, error, superseded]: superseded
         # once a retry of any of those tasks starts (a retried subgraph node retries
         # its children too).
@@ -277,20 +284,20 @@ def _end_frame(frame: _Frame, exc: BaseException | None) -> None:
         return
     error = frame.error
     if exc is None and error is None:  # the common case first
-        start = frame.start
-        offset = run.offset
         run.trace.append(
-            {
-                "node": frame.name,
-                "status": "completed",
-                # Milliseconds to 3 decimals; round(x, 3) costs ~0.5 us in situ.
-                "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
-                "timestamp": offset + end,
-                "started_at": offset + start,
-                "step": frame.step,
-                "parent": frame.parent_path,
-                "attempt": frame.attempt,
-            }
+            _new_entry(
+                (
+                    frame.name,
+                    "completed",
+                    frame.start,
+                    end,
+                    run.offset,
+                    None,
+                    frame.step,
+                    frame.parent_path,
+                    frame.attempt,
+                )
+            )
         )
         return
     if exc is None:
@@ -307,35 +314,22 @@ def _end_frame(frame: _Frame, exc: BaseException | None) -> None:
         status = "failed"
         if error is None:
             error = _error_message(exc)
-    start = frame.start
-    offset = run.offset
     if status == "failed":
         run.failures.append([_task_chain(frame), frame.name, error, False])
-        run.trace.append(
-            {
-                "node": frame.name,
-                "status": status,
-                "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
-                "error": error,
-                "timestamp": offset + end,
-                "started_at": offset + start,
-                "step": frame.step,
-                "parent": frame.parent_path,
-                "attempt": frame.attempt,
-            }
-        )
-        return
+    else:
+        error = None
     run.trace.append(
-        {
-            "node": frame.name,
-            "status": status,
-            "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
-            "timestamp": offset + end,
-            "started_at": offset + start,
-            "step": frame.step,
-            "parent": frame.parent_path,
-            "attempt": frame.attempt,
-        }
+        TraceEntry(
+            frame.name,
+            status,
+            frame.start,
+            end,
+            run.offset,
+            error,
+            frame.step,
+            frame.parent_path,
+            frame.attempt,
+        )
     )
 
 
@@ -869,10 +863,11 @@ def _sink_failed(event: ExecutionEvent) -> None:
     )
 
 
-# The events' own constructors, without the Python-level ``__new__`` NamedTuple
+# The records' own constructors, without the Python-level ``__new__`` NamedTuple
 # generates (which only packs its arguments into the tuple): half the cost.
 _new_started = partial(tuple.__new__, ExecutionStarted)
 _new_finished = partial(tuple.__new__, ExecutionFinished)
+_new_entry = partial(tuple.__new__, TraceEntry)
 
 
 def _finished_event(

@@ -40,7 +40,11 @@ from typing import Any
 
 import asyncpg
 
-from app.services.execution_events import ExecutionEvent, ExecutionFinished
+from app.services.execution_events import (
+    ExecutionEvent,
+    ExecutionFinished,
+    TraceEntry,
+)
 from app.storage import queries
 
 logger = logging.getLogger(__name__)
@@ -150,13 +154,14 @@ except ImportError:  # pragma: no cover
     _fast_json = _JSON.encode
 
 
-def _trace_json(trace: list[dict[str, Any]], clean: TextCleaner) -> str:
+def _trace_json(trace: list[TraceEntry | dict[str, Any]], clean: TextCleaner) -> str:
     """The trace as JSON text PostgreSQL accepts, timestamps as ISO-8601.
 
-    Fast path (the monitor's own entries): copy each entry, convert its two
-    timestamps, serialise, then check the text as a whole: short enough that
-    no value can need truncating, and no NUL (which jsonb refuses). Anything
-    else goes through `_careful_trace_json`, value by value."""
+    Fast path (the monitor's `TraceEntry` tuples, or dicts already in the stored
+    format): each entry as a new dict, its two timestamps converted, serialised,
+    then the text checked as a whole: short enough that no value can need
+    truncating, and no NUL (which jsonb refuses). Anything else goes through
+    `_careful_trace_json`, value by value."""
     try:
         entries = []
         # `_iso` written out for the second most timestamps of a trace fall in
@@ -165,25 +170,17 @@ def _trace_json(trace: list[dict[str, Any]], clean: TextCleaner) -> str:
         if second is None:
             second = -math.inf
         for raw in trace:
-            entry = raw.copy()
-            value = entry.get("timestamp")
-            if value.__class__ is float:
-                fraction = value - second
-                if 0.0 <= fraction < 1.0:
-                    entry["timestamp"] = prefix + _ISO_MILLIS[int(fraction * 1000)]
-                else:
-                    entry["timestamp"] = _iso(value)
-                    if _iso_second[0] is not None:
-                        second, prefix = _iso_second
-            value = entry.get("started_at")
-            if value.__class__ is float:
-                fraction = value - second
-                if 0.0 <= fraction < 1.0:
-                    entry["started_at"] = prefix + _ISO_MILLIS[int(fraction * 1000)]
-                else:
-                    entry["started_at"] = _iso(value)
-                    if _iso_second[0] is not None:
-                        second, prefix = _iso_second
+            entry = raw.as_dict() if raw.__class__ is TraceEntry else raw.copy()
+            for key in _TIMESTAMP_KEYS:
+                value = entry.get(key)
+                if value.__class__ is float:
+                    fraction = value - second
+                    if 0.0 <= fraction < 1.0:
+                        entry[key] = prefix + _ISO_MILLIS[int(fraction * 1000)]
+                    else:
+                        entry[key] = _iso(value)
+                        if _iso_second[0] is not None:
+                            second, prefix = _iso_second
             entries.append(entry)
         text = _fast_json(entries)
     except Exception:  # NaN, a value json cannot encode, an entry that is not a dict
@@ -195,9 +192,14 @@ def _trace_json(trace: list[dict[str, Any]], clean: TextCleaner) -> str:
     return text
 
 
+_TIMESTAMP_KEYS = ("timestamp", "started_at")
+
+
 def _careful_trace_json(trace: Any, clean: TextCleaner) -> str:
     entries: list[Any] = []
     for raw in trace:
+        if isinstance(raw, TraceEntry):
+            raw = raw.as_dict()
         if not isinstance(raw, dict):
             entries.append(clean(raw))
             continue
