@@ -521,7 +521,7 @@ def _default_response_of(state: Any) -> Any:
 def _request_message_of(input: Any) -> str:
     if isinstance(input, str):
         return input
-    if isinstance(input, Mapping):
+    if input.__class__ is dict or isinstance(input, Mapping):  # the ABC check is dearer
         for key in ("message", "request_message", "input", "query", "question"):
             value = input.get(key)
             if isinstance(value, str):

@@ -43,6 +43,7 @@ import asyncpg
 from app.services.execution_events import (
     ExecutionEvent,
     ExecutionFinished,
+    ExecutionStarted,
     TraceEntry,
 )
 from app.storage import queries
@@ -367,7 +368,11 @@ class LogWriter:
 
     def enqueue(self, event: ExecutionEvent) -> bool:
         """Buffer an event; never blocks, never raises. False if dropped."""
-        size = event_size(event)
+        # `event_size` written out for a start, the one event with nothing to add.
+        if event.__class__ is ExecutionStarted and event.request_message.__class__ is str:
+            size = EVENT_BASE_BYTES + len(event.request_message)
+        else:
+            size = event_size(event)
         if self._pending >= self.max_events or self._pending_bytes + size > self.max_bytes:
             self.stats.dropped_buffer_full += 1
             self._count_drops(1, "buffer full")
