@@ -84,7 +84,7 @@ are ``perf_counter`` per node anchored to one ``time.time()`` per run. The node 
 ``ainvoke`` and `MonitoredGraph.ainvoke` are written out flat (no helper calls, no extra
 coroutine layer), since in a run each call and each float operation costs several times
 what it costs in a micro-benchmark. Measured on a 5-node trivial async graph (~850 us per
-run here, ``bench/overhead.py``): ``ainvoke`` +25 us, ``astream`` +70 us.
+run here, ``bench/overhead.py``): ``ainvoke`` +22 us, ``astream`` +70 us.
 
 `current_execution_id()` gives node code the id of the run it belongs to.
 """
