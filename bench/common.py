@@ -23,8 +23,9 @@ async def scratch_database(prefix: str) -> AsyncIterator[str]:
     server = None
     server_url = os.environ.get("DATABASE_URL")
     if not server_url:
-        server = start_embedded(Path(tempfile.mkdtemp(prefix="elm-bench-")) / "data",
-                                delete_on_exit=True)
+        server = start_embedded(
+            Path(tempfile.mkdtemp(prefix="elm-bench-")) / "data", delete_on_exit=True
+        )
         server_url = server.get_uri("postgres")
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(server_url)
