@@ -97,6 +97,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
+    -- Same turn-taking as log_batch: change_seq grows in commit order.
+    PERFORM pg_advisory_xact_lock(hashtext('execution_logs_change_seq'));
+
     UPDATE execution_logs
     SET status = 'failed',
         completed_at = now(),
@@ -376,6 +379,12 @@ CREATE FUNCTION public.log_batch(p_ids text[], p_conversation_ids text[], p_user
 DECLARE
     written integer;
 BEGIN
+    -- change_seq must grow in commit order: a stream client resuming after id N,
+    -- or the listener catching up, reads "change_seq > N", and would miss a
+    -- lower number committed later by a concurrent writer. Writers of
+    -- execution_logs therefore take turns, from here to their commit.
+    PERFORM pg_advisory_xact_lock(hashtext('execution_logs_change_seq'));
+
     INSERT INTO conversations (id, user_id)
     SELECT DISTINCT ON (c.id) c.id, c.user_id
     FROM unnest(p_conversation_ids, p_user_ids) AS c(id, user_id)
@@ -747,4 +756,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261130000006'),
     ('20261130000007'),
     ('20261130000008'),
-    ('20261130000009');
+    ('20261130000009'),
+    ('20261130000010');

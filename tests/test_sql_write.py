@@ -1,6 +1,7 @@
 """Write side: log_batch, log_start and log_finish are idempotent and
 order-independent, and a start with its finish in one batch is one INSERT."""
 
+import asyncio
 import json
 
 import asyncpg
@@ -155,3 +156,33 @@ async def test_the_table_refuses_an_unknown_status(db: asyncpg.Connection) -> No
     start = started()
     with pytest.raises(asyncpg.CheckViolationError):
         await write(db, finished(start, status="exploded"))
+
+
+async def test_concurrent_writers_take_turns_so_change_seq_grows_in_commit_order(
+    db: asyncpg.Connection, database_url: str
+) -> None:
+    first, second = started(), started()
+    other = await asyncpg.connect(database_url)
+    try:
+        transaction = db.transaction()
+        await transaction.start()
+        await write(db, first)  # holds the writers' turn until it commits
+
+        waiting = asyncio.create_task(write(other, second))
+        for _ in range(500):
+            blocked = await db.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            if blocked:
+                break
+            await asyncio.sleep(0.01)
+        assert blocked == 1
+        assert not waiting.done()
+
+        await transaction.commit()
+        await waiting
+        seqs = await db.fetch("SELECT id, change_seq FROM execution_logs ORDER BY change_seq")
+        assert [row["id"] for row in seqs] == [first.execution_id, second.execution_id]
+    finally:
+        await other.close()
