@@ -23,7 +23,6 @@ from app.services.live_events import (
     ExecutionChange,
     ListenerState,
     StreamFilters,
-    Subscriber,
 )
 from app.storage import queries
 
@@ -68,10 +67,13 @@ def newer_than(batch: ChangeBatch, sent_up_to: int) -> bytes:
 
 async def stream_events(
     broadcaster: ExecutionBroadcaster,
-    subscriber: Subscriber,
+    filters: StreamFilters,
     pool: Pool,
     last_event_id: int | None,
 ) -> AsyncIterator[bytes]:
+    # Subscribed here, not in the endpoint: a client gone before its stream
+    # starts never leaves a subscriber behind.
+    subscriber = broadcaster.subscribe(filters)
     try:
         yield listener_event(broadcaster.state)
         sent_up_to = 0
@@ -124,9 +126,10 @@ async def stream(
     ] = None,
 ) -> EventSourceResponse:
     broadcaster: ExecutionBroadcaster = request.app.state.broadcaster
-    subscriber = broadcaster.subscribe(StreamFilters(status, user_id, conversation_id))
     return EventSourceResponse(
-        stream_events(broadcaster, subscriber, pool, last_event_id),
+        stream_events(
+            broadcaster, StreamFilters(status, user_id, conversation_id), pool, last_event_id
+        ),
         ping=request.app.state.settings.stream_heartbeat_s,
         headers={"X-Accel-Buffering": "no"},
     )
