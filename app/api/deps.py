@@ -1,16 +1,10 @@
-"""Small dependencies: the request pool, the broadcaster, the token check."""
+"""Small dependencies: the request pool and the token check."""
 
 import secrets
 from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, HTTPException, Query, Request, status
-
-from app.config import Settings
-
-
-def get_settings_(request: Request) -> Settings:
-    return request.app.state.settings
 
 
 def get_pool(request: Request) -> asyncpg.Pool:

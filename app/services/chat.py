@@ -3,7 +3,7 @@ case (the log records the error; the user gets an apology)."""
 
 import logging
 
-from app.agents.conversational_graph import initial_state
+from app.agents.conversational_graph import initial_state, response_of
 from app.api.schemas import ChatResponse
 from app.services.execution_monitor import MonitoredGraph, new_execution_id
 
@@ -35,7 +35,7 @@ async def run_chat_turn(
     else:  # the monitor itself failed: answer from what the graph did
         status = "failed" if outcome.error else "completed"
         failed_nodes, error_summary = [], str(outcome.error) if outcome.error else None
-        response = (outcome.result or {}).get("response") if outcome.error is None else None
+        response = response_of(outcome.result) if outcome.error is None else None
     if outcome.error is not None:
         logger.warning("chat run %s failed: %r", execution_id, outcome.error)
     return ChatResponse(
