@@ -32,10 +32,13 @@ SESSION_TAG = f"elm_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
-    """An administrative URL of the PostgreSQL server the tests run against."""
+    """An administrative URL of the PostgreSQL server the tests run against.
+    At the end, every database this session created is dropped (they all
+    start with SESSION_TAG), whichever fixtures or tests created them."""
     url = os.environ.get("DATABASE_URL")
     if url:
         yield url
+        asyncio.run(drop_session_databases(url))
         return
     data_dir = Path(tempfile.mkdtemp(prefix="elm-pg-")) / "data"
     server = start_embedded(data_dir, delete_on_exit=True)
@@ -45,23 +48,29 @@ def server_url() -> Iterator[str]:
         server.cleanup()
 
 
-@pytest.fixture(scope="session")
-async def template_database(server_url: str) -> AsyncIterator[str]:
-    """Name of a database migrated with dbmate, to copy per test."""
-    name = f"{SESSION_TAG}_template"
-    admin = await asyncpg.connect(server_url)
+async def drop_session_databases(url: str) -> None:
+    admin = await asyncpg.connect(url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        migrate(with_database(server_url, name))
-        yield name
-    finally:
-        # Every database this session created starts with SESSION_TAG.
         leftovers = await admin.fetch(
             "SELECT datname FROM pg_database WHERE datname LIKE $1", SESSION_TAG + "%"
         )
         for row in leftovers:
             await admin.execute(f'DROP DATABASE IF EXISTS "{row[0]}" WITH (FORCE)')
+    finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def template_database(server_url: str) -> str:
+    """Name of a database migrated with dbmate, to copy per test."""
+    name = f"{SESSION_TAG}_template"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    migrate(with_database(server_url, name))
+    return name
 
 
 @pytest.fixture
