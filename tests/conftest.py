@@ -9,6 +9,7 @@ dropped.
 
 import asyncio
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -40,12 +41,13 @@ def server_url() -> Iterator[str]:
         yield url
         asyncio.run(drop_session_databases(url))
         return
-    data_dir = Path(tempfile.mkdtemp(prefix="elm-pg-")) / "data"
-    server = start_embedded(data_dir, delete_on_exit=True)
+    parent = Path(tempfile.mkdtemp(prefix="elm-pg-"))
+    server = start_embedded(parent / "data", delete_on_exit=True)
     try:
         yield server.get_uri("postgres")
     finally:
         server.cleanup()
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 async def drop_session_databases(url: str) -> None:
