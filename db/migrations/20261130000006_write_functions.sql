@@ -31,6 +31,12 @@ AS $$
 DECLARE
     written integer;
 BEGIN
+    -- change_seq must grow in commit order: a stream client resuming after id N,
+    -- or the listener catching up, reads "change_seq > N", and would miss a
+    -- lower number committed later by a concurrent writer. Writers of
+    -- execution_logs therefore take turns, from here to their commit.
+    PERFORM pg_advisory_xact_lock(hashtext('execution_logs_change_seq'));
+
     INSERT INTO conversations (id, user_id)
     SELECT DISTINCT ON (c.id) c.id, c.user_id
     FROM unnest(p_conversation_ids, p_user_ids) AS c(id, user_id)

@@ -15,6 +15,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
+    -- Same turn-taking as log_batch: change_seq grows in commit order.
+    PERFORM pg_advisory_xact_lock(hashtext('execution_logs_change_seq'));
+
     UPDATE execution_logs
     SET status = 'failed',
         completed_at = now(),
