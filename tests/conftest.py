@@ -26,7 +26,7 @@ from app.api.main import create_app
 from app.config import Settings
 from app.storage.embedded import start_embedded
 from app.storage.migrate import migrate
-from app.storage.urls import with_database
+from app.storage.urls import database_name, with_database
 
 SESSION_TAG = f"elm_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
@@ -62,28 +62,36 @@ async def drop_session_databases(url: str) -> None:
         await admin.close()
 
 
+async def create_database(
+    server_url: str, *, name: str | None = None, template: str | None = None
+) -> str:
+    """Create a database of this session (dropped at its end); returns its URL."""
+    name = name or f"{SESSION_TAG}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await admin.execute(f'CREATE DATABASE "{name}"{copy}')
+    finally:
+        await admin.close()
+    return with_database(server_url, name)
+
+
 @pytest.fixture(scope="session")
 async def template_database(server_url: str) -> str:
     """Name of a database migrated with dbmate, to copy per test."""
     name = f"{SESSION_TAG}_template"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    migrate(with_database(server_url, name))
+    migrate(await create_database(server_url, name=name))
     return name
 
 
 @pytest.fixture
 async def database_url(server_url: str, template_database: str) -> AsyncIterator[str]:
     """URL of a fresh, migrated database for this test alone."""
-    name = f"{SESSION_TAG}_{uuid.uuid4().hex[:10]}"
+    url = await create_database(server_url, template=template_database)
+    yield url
     admin = await asyncpg.connect(server_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-        yield with_database(server_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
     finally:
         await admin.close()
 

@@ -1,27 +1,15 @@
 """The migrations: up, down to nothing, up again; and the committed schema dump."""
 
 import subprocess
-import uuid
 
 import asyncpg
 
 from app.storage.embedded import postgres_bin_dir
 from app.storage.migrate import CONFIG_FILE, dbmate, migrate
-from app.storage.urls import with_database
-from tests.conftest import SESSION_TAG
+from tests.conftest import create_database
 
 SCHEMA_FILE = CONFIG_FILE.parent / "db" / "schema.sql"
 MIGRATIONS = sorted((CONFIG_FILE.parent / "db" / "migrations").glob("*.sql"))
-
-
-async def new_empty_database(server_url: str) -> str:
-    name = f"{SESSION_TAG}_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return with_database(server_url, name)
 
 
 async def user_objects(url: str) -> list[str]:
@@ -59,7 +47,7 @@ def pg_dump_schema(url: str) -> str:
 
 
 async def test_migrations_go_up_down_to_nothing_and_up_again(server_url: str) -> None:
-    url = await new_empty_database(server_url)
+    url = await create_database(server_url)
     migrate(url)
     assert "execution_logs" in await user_objects(url)
 
@@ -72,10 +60,10 @@ async def test_migrations_go_up_down_to_nothing_and_up_again(server_url: str) ->
 
 
 async def test_committed_schema_matches_a_fresh_migration(server_url: str) -> None:
-    migrated = await new_empty_database(server_url)
+    migrated = await create_database(server_url)
     migrate(migrated)
 
-    loaded = await new_empty_database(server_url)
+    loaded = await create_database(server_url)
     subprocess.run(
         [
             str(postgres_bin_dir() / "psql"),
