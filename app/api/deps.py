@@ -1,10 +1,12 @@
-"""Small dependencies: the request pool and the token check."""
+"""Small dependencies: the request pool, the token check, shared filters."""
 
 import secrets
 from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, HTTPException, Query, Request, status
+
+from app.api.schemas import NO_NUL, Status
 
 
 def get_pool(request: Request) -> asyncpg.Pool:
@@ -51,4 +53,9 @@ def require_stream_token(
 
 
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
+
+# Filters shared by the listing and the stream (one definition, one documentation).
+StatusFilter = Annotated[Status | None, Query(description="Only this status")]
+UserIdFilter = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]
+ConversationIdFilter = Annotated[str | None, Query(min_length=1, max_length=36, pattern=NO_NUL)]
 Authorized = Depends(require_token)

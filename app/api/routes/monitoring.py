@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import Response
 
-from app.api.deps import Authorized, Pool
+from app.api.deps import Authorized, ConversationIdFilter, Pool, StatusFilter, UserIdFilter
 from app.api.schemas import (
     NO_NUL,
     ConversationExecutions,
@@ -15,7 +15,6 @@ from app.api.schemas import (
     ExecutionPage,
     ExecutionStats,
     NodePerformanceReport,
-    Status,
 )
 from app.storage import queries
 
@@ -29,7 +28,6 @@ router = APIRouter(
 Limit = Annotated[int, Query(ge=1, le=200, description="Rows per page (max 200)")]
 Offset = Annotated[int, Query(ge=0, le=2_000_000_000, description="Rows to skip")]
 Hours = Annotated[int, Query(ge=1, le=168, description="Time window in hours (max 168)")]
-Text = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]
 
 
 def json_response(body: str) -> Response:
@@ -41,11 +39,9 @@ async def list_logs(
     pool: Pool,
     limit: Limit = 50,
     offset: Offset = 0,
-    status: Annotated[Status | None, Query(description="Only this status")] = None,
-    user_id: Text = None,
-    conversation_id: Annotated[
-        str | None, Query(min_length=1, max_length=36, pattern=NO_NUL)
-    ] = None,
+    status: StatusFilter = None,
+    user_id: UserIdFilter = None,
+    conversation_id: ConversationIdFilter = None,
     hours: Hours = 24,
     q: Annotated[
         str | None,

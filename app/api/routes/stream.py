@@ -11,11 +11,17 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.deps import Pool, require_stream_token
-from app.api.schemas import NO_NUL, ErrorDetail, Status
+from app.api.deps import (
+    ConversationIdFilter,
+    Pool,
+    StatusFilter,
+    UserIdFilter,
+    require_stream_token,
+)
+from app.api.schemas import ErrorDetail
 from app.services.live_events import (
     ChangeBatch,
     Dropped,
@@ -116,11 +122,9 @@ async def stream_events(
 async def stream(
     request: Request,
     pool: Pool,
-    status: Annotated[Status | None, Query()] = None,
-    user_id: Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)] = None,
-    conversation_id: Annotated[
-        str | None, Query(min_length=1, max_length=36, pattern=NO_NUL)
-    ] = None,
+    status: StatusFilter = None,
+    user_id: UserIdFilter = None,
+    conversation_id: ConversationIdFilter = None,
     last_event_id: Annotated[
         int | None, Header(ge=0, le=2**62, description="Resume after this event id")
     ] = None,
