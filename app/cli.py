@@ -17,8 +17,8 @@ import uvicorn
 
 from app.config import get_settings
 from app.storage.bootstrap import prepare_database, resolve_database_url
-from app.storage.migrate import dbmate, migrate
-from app.storage.urls import with_database
+from langgraph_execution_monitor.storage.migrate import dbmate, migrate
+from langgraph_execution_monitor.storage.urls import with_database
 
 logger = logging.getLogger("app.cli")
 

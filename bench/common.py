@@ -11,9 +11,9 @@ from pathlib import Path
 
 import asyncpg
 
-from app.storage.embedded import start_embedded
-from app.storage.migrate import migrate
-from app.storage.urls import with_database
+from langgraph_execution_monitor.storage.embedded import start_embedded
+from langgraph_execution_monitor.storage.migrate import migrate
+from langgraph_execution_monitor.storage.urls import with_database
 
 
 @asynccontextmanager

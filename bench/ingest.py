@@ -34,10 +34,10 @@ from typing import Any
 
 import asyncpg
 
-from app.services.execution_events import ExecutionFinished, ExecutionStarted
-from app.services.execution_monitor import new_execution_id
-from app.services.log_writer import LogWriter, writer_pool_factory
 from bench.common import percentile, print_table, scratch_database
+from langgraph_execution_monitor.capture import new_execution_id
+from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
+from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
 
 NODES = (
     "guardrail_check",

@@ -35,10 +35,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from app.services.execution_events import ExecutionEvent
-from app.services.execution_monitor import ExecutionMonitor
-from app.services.log_writer import LogWriter, writer_pool_factory
 from bench.common import percentile, print_table, scratch_database
+from langgraph_execution_monitor.capture import ExecutionMonitor
+from langgraph_execution_monitor.events import ExecutionEvent
+from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
 
 NODES = ("guardrail", "classify", "check", "orchestrate", "respond")
 OVERHEAD_TARGET_PCT = 5.0

@@ -52,10 +52,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from app.services.execution_events import ExecutionFinished, ExecutionStarted
-from app.services.log_writer import TextCleaner, batch_columns
-from app.storage import queries
 from bench.common import percentile, print_table, scratch_database
+from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
+from langgraph_execution_monitor.storage import queries
+from langgraph_execution_monitor.writer import TextCleaner, batch_columns
 
 STREAM_PATH = "/api/v1/monitoring/stream"
 TICK_S = 0.05

@@ -24,9 +24,9 @@ from fastapi import FastAPI
 
 from app.api.main import create_app
 from app.config import Settings
-from app.storage.embedded import start_embedded
-from app.storage.migrate import migrate
-from app.storage.urls import database_name, with_database
+from langgraph_execution_monitor.storage.embedded import start_embedded
+from langgraph_execution_monitor.storage.migrate import migrate
+from langgraph_execution_monitor.storage.urls import database_name, with_database
 
 SESSION_TAG = f"elm_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 

@@ -4,9 +4,9 @@ import time
 import uuid
 from typing import Any
 
-from app.services.execution_events import ExecutionFinished, ExecutionStarted
-from app.services.log_writer import TextCleaner, batch_columns
-from app.storage import queries
+from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
+from langgraph_execution_monitor.storage import queries
+from langgraph_execution_monitor.writer import TextCleaner, batch_columns
 
 # The seed's listing row, key for key (the detail adds "execution_trace").
 SEED_SUMMARY_KEYS = frozenset(

@@ -17,17 +17,17 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, RetryPolicy, Send, interrupt
 
-import app.services.execution_monitor as execution_monitor
-from app.services.execution_events import (
-    ExecutionEvent,
-    ExecutionFinished,
-    ExecutionStarted,
-)
-from app.services.execution_monitor import (
+import langgraph_execution_monitor.capture as execution_monitor
+from langgraph_execution_monitor.capture import (
     ExecutionMonitor,
     MonitoredGraph,
     new_execution_id,
     report_node_error,
+)
+from langgraph_execution_monitor.events import (
+    ExecutionEvent,
+    ExecutionFinished,
+    ExecutionStarted,
 )
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

@@ -15,8 +15,8 @@ from app.agents.conversational_graph import (
     initial_state,
     response_of,
 )
-from app.services.execution_events import ExecutionEvent, ExecutionFinished
-from app.services.execution_monitor import ExecutionMonitor
+from langgraph_execution_monitor.capture import ExecutionMonitor
+from langgraph_execution_monitor.events import ExecutionEvent, ExecutionFinished
 
 
 async def run_demo(message: str) -> tuple[Any, ExecutionFinished]:

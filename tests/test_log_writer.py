@@ -14,9 +14,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from app.services.execution_events import ExecutionFinished, ExecutionStarted
-from app.services.log_writer import LogWriter, event_size, writer_pool_factory
-from app.storage import queries
+from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
+from langgraph_execution_monitor.storage import queries
+from langgraph_execution_monitor.writer import LogWriter, event_size, writer_pool_factory
 from tests.factories import finished, started, write
 
 MakeWriter = Callable[..., LogWriter]
@@ -296,7 +296,7 @@ async def test_dropping_events_logs_a_warning_with_the_count(
     make_writer: MakeWriter, caplog: pytest.LogCaptureFixture
 ) -> None:
     writer = make_writer(database_down, max_events=1)
-    with caplog.at_level(logging.WARNING, logger="app.services.log_writer"):
+    with caplog.at_level(logging.WARNING, logger="langgraph_execution_monitor.writer"):
         for start, _ in runs(3):
             writer.enqueue(start)
     assert any("dropped 1 execution events (buffer full)" in m for m in caplog.messages)

@@ -4,8 +4,8 @@ import subprocess
 
 import asyncpg
 
-from app.storage.embedded import postgres_bin_dir
-from app.storage.migrate import CONFIG_FILE, dbmate, migrate
+from langgraph_execution_monitor.storage.embedded import postgres_bin_dir
+from langgraph_execution_monitor.storage.migrate import CONFIG_FILE, dbmate, migrate
 from tests.conftest import create_database
 
 SCHEMA_FILE = CONFIG_FILE.parent / "db" / "schema.sql"

@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 
 from app.agents.conversational_graph import DEMO_INPUTS, build_graph, initial_state, response_of
-from app.services.execution_monitor import ExecutionMonitor, MonitoredGraph, new_execution_id
-from app.services.log_writer import LogWriter, writer_pool_factory
+from langgraph_execution_monitor.capture import ExecutionMonitor, MonitoredGraph, new_execution_id
+from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
 
 
 @pytest.fixture

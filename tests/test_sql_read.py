@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from app.storage import queries
+from langgraph_execution_monitor.storage import queries
 from tests.factories import SEED_SUMMARY_KEYS, finished, started, write
 
 

@@ -3,7 +3,7 @@
 import asyncpg
 import pytest
 
-from app.storage import queries
+from langgraph_execution_monitor.storage import queries
 from tests.factories import finished, started, write
 
 

@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 from httpx_sse import ServerSentEvent, aconnect_sse
 
-from app.services.live_events import Dropped, ExecutionBroadcaster, StreamFilters
+from langgraph_execution_monitor.live_events import Dropped, ExecutionBroadcaster, StreamFilters
 from tests.conftest import LiveServer
 from tests.factories import SEED_SUMMARY_KEYS, finished, started, write
 

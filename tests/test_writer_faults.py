@@ -27,9 +27,9 @@ import pytest
 from app.agents.conversational_graph import DEMO_INPUTS
 from app.api.main import create_app
 from app.config import Settings
-from app.services.log_writer import LogWriter, writer_pool_factory
-from app.storage.embedded import start_embedded
-from app.storage.migrate import migrate
+from langgraph_execution_monitor.storage.embedded import start_embedded
+from langgraph_execution_monitor.storage.migrate import migrate
+from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
 from tests.factories import finished, started
 
 with warnings.catch_warnings():

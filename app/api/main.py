@@ -14,34 +14,19 @@ import asyncpg
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.agents.conversational_graph import build_graph, response_of
 from app.api.body_limit import BodySizeLimit
-from app.api.errors import install_error_handlers
-from app.api.routes import chat, dashboard, monitoring, stream, system
+from app.api.routes import chat
 from app.config import Settings, get_settings
 from app.services.demo_traffic import run_demo_traffic
-from app.services.execution_monitor import ExecutionMonitor
-from app.services.live_events import ExecutionBroadcaster
-from app.services.log_writer import LogWriter, writer_pool_factory
-from app.services.metrics import build_registry
+from app.services.execution_monitor import build_writer, monitored_agent
 from app.storage.bootstrap import prepare_database, resolve_database_url
+from langgraph_execution_monitor.api.errors import install_error_handlers
+from langgraph_execution_monitor.api.routes import dashboard, monitoring, stream, system
+from langgraph_execution_monitor.capture import ExecutionMonitor
+from langgraph_execution_monitor.live_events import ExecutionBroadcaster
+from langgraph_execution_monitor.metrics import build_registry
 
 logger = logging.getLogger(__name__)
-
-
-def build_writer(settings: Settings, database_url: str) -> LogWriter:
-    return LogWriter(
-        writer_pool_factory(database_url, settings.writer_pool_size),
-        batch_size=settings.writer_batch_size,
-        flush_interval_s=settings.writer_flush_interval_s,
-        max_events=settings.buffer_max_events,
-        max_bytes=settings.buffer_max_bytes,
-        max_text_chars=settings.max_text_chars,
-        retry_max_backoff_s=settings.retry_max_backoff_s,
-        stale_after_s=settings.stale_after_s,
-        stale_check_interval_s=settings.stale_check_interval_s,
-        connections=settings.writer_pool_size,
-    )
 
 
 @asynccontextmanager
@@ -76,9 +61,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.pool = pool
     app.state.writer = writer
     app.state.monitor = monitor
-    app.state.graph = monitor.instrument(
-        build_graph(node_delay=settings.agent_node_delay_s), response_of=response_of
-    )
+    app.state.graph = monitored_agent(settings, monitor)
     app.state.broadcaster = broadcaster
     app.state.metrics = build_registry(writer, broadcaster)
 

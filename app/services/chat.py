@@ -5,7 +5,7 @@ import logging
 
 from app.agents.conversational_graph import initial_state, response_of
 from app.api.schemas import ChatResponse
-from app.services.execution_monitor import MonitoredGraph, new_execution_id
+from langgraph_execution_monitor.capture import MonitoredGraph, new_execution_id
 
 logger = logging.getLogger(__name__)
 

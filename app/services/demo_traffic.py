@@ -7,7 +7,7 @@ import random
 
 from app.agents.conversational_graph import DEMO_INPUTS
 from app.services.chat import run_chat_turn
-from app.services.execution_monitor import MonitoredGraph
+from langgraph_execution_monitor.capture import MonitoredGraph
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ PostgreSQL's (started on demand), migrated."""
 import logging
 
 from app.config import Settings
-from app.storage.embedded import start_embedded
-from app.storage.migrate import migrate
+from langgraph_execution_monitor.storage.embedded import start_embedded
+from langgraph_execution_monitor.storage.migrate import migrate
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from app.agents.conversational_graph.state import (
     PlatformState,
     Unavailable,
 )
-from app.services.execution_monitor import report_node_error
+from langgraph_execution_monitor.capture import report_node_error
 
 BLOCKED_WORDS = ("password", "credit card number", "hack into")
 KNOWN_PLATFORMS = ("linkedin", "twitter", "facebook", "instagram")

@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter, Request
 
-from app.api.schemas import ChatRequest, ChatResponse, ErrorDetail
+from app.api.schemas import ChatRequest, ChatResponse
 from app.services.chat import run_chat_turn
+from langgraph_execution_monitor.api.schemas import ErrorDetail
 
 router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
 

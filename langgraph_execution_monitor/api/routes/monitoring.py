@@ -6,8 +6,14 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import Response
 
-from app.api.deps import Authorized, ConversationIdFilter, Pool, StatusFilter, UserIdFilter
-from app.api.schemas import (
+from langgraph_execution_monitor.api.deps import (
+    Authorized,
+    ConversationIdFilter,
+    Pool,
+    StatusFilter,
+    UserIdFilter,
+)
+from langgraph_execution_monitor.api.schemas import (
     NO_NUL,
     ConversationExecutions,
     ErrorDetail,
@@ -16,7 +22,7 @@ from app.api.schemas import (
     ExecutionStats,
     NodePerformanceReport,
 )
-from app.storage import queries
+from langgraph_execution_monitor.storage import queries
 
 router = APIRouter(
     prefix="/api/v1/monitoring",

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.storage import queries
+from langgraph_execution_monitor.storage import queries
 
 router = APIRouter(tags=["system"])
 

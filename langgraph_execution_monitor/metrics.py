@@ -7,8 +7,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
-from app.services.live_events import ExecutionBroadcaster
-from app.services.log_writer import LogWriter
+from langgraph_execution_monitor.live_events import ExecutionBroadcaster
+from langgraph_execution_monitor.writer import LogWriter
 
 
 class MonitorCollector(Collector):

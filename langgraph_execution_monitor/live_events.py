@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 from sse_starlette import ServerSentEvent
 
-from app.storage import queries
+from langgraph_execution_monitor.storage import queries
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from app.config import PROJECT_ROOT
-
+# The repository holding db/ and dbmate.toml (a source checkout).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_FILE = PROJECT_ROOT / "dbmate.toml"
 
 

@@ -40,13 +40,13 @@ from typing import Any
 
 import asyncpg
 
-from app.services.execution_events import (
+from langgraph_execution_monitor.events import (
     ExecutionEvent,
     ExecutionFinished,
     ExecutionStarted,
     TraceEntry,
 )
-from app.storage import queries
+from langgraph_execution_monitor.storage import queries
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, HTTPException, Query, Request, status
 
-from app.api.schemas import NO_NUL, Status
+from langgraph_execution_monitor.api.schemas import NO_NUL, Status
 
 
 def get_pool(request: Request) -> asyncpg.Pool:

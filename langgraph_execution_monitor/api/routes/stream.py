@@ -14,15 +14,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.deps import (
+from langgraph_execution_monitor.api.deps import (
     ConversationIdFilter,
     Pool,
     StatusFilter,
     UserIdFilter,
     require_stream_token,
 )
-from app.api.schemas import ErrorDetail
-from app.services.live_events import (
+from langgraph_execution_monitor.api.schemas import ErrorDetail
+from langgraph_execution_monitor.live_events import (
     ChangeBatch,
     Dropped,
     ExecutionBroadcaster,
@@ -30,7 +30,7 @@ from app.services.live_events import (
     ListenerState,
     StreamFilters,
 )
-from app.storage import queries
+from langgraph_execution_monitor.storage import queries
 
 router = APIRouter(prefix="/api/v1/monitoring", tags=["live"])
 
