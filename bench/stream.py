@@ -54,8 +54,8 @@ import httpx
 
 from bench.common import percentile, print_table, scratch_database
 from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
+from langgraph_execution_monitor.rows import TextCleaner, batch_columns
 from langgraph_execution_monitor.storage import queries
-from langgraph_execution_monitor.writer import TextCleaner, batch_columns
 
 STREAM_PATH = "/api/v1/monitoring/stream"
 TICK_S = 0.05
@@ -291,7 +291,7 @@ async def generate(
             if events:
                 columns, _ = batch_columns(events, cleaner)
                 written = time.perf_counter()
-                await queries.log_batch(connection, columns)
+                await queries.log_batch_v2(connection, columns)
                 load.batch_ms.append((time.perf_counter() - written) * 1000)
                 load.batches += 1
             if elapsed >= seconds and not running:

@@ -72,8 +72,10 @@ CREATE FUNCTION public.check_status(p_status text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
     AS $$
 BEGIN
-    IF p_status IS NOT NULL AND p_status NOT IN ('running', 'completed', 'failed', 'partial') THEN
-        RAISE EXCEPTION 'status must be one of running, completed, failed, partial, got %', p_status
+    IF p_status IS NOT NULL
+       AND p_status NOT IN ('running', 'completed', 'failed', 'partial', 'interrupted') THEN
+        RAISE EXCEPTION 'status must be one of running, completed, failed, partial, interrupted, got %',
+            p_status
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 END;
@@ -149,13 +151,17 @@ BEGIN
                    'completed', count(*) FILTER (WHERE status = 'completed'),
                    'failed', count(*) FILTER (WHERE status = 'failed'),
                    'partial', count(*) FILTER (WHERE status = 'partial'),
-                   'running', count(*) FILTER (WHERE status = 'running')),
+                   'running', count(*) FILTER (WHERE status = 'running'),
+                   'interrupted', count(*) FILTER (WHERE status = 'interrupted')),
                'success_rate', CASE WHEN count(*) = 0 THEN 0.0
                    ELSE round(100.0 * count(*) FILTER (WHERE status = 'completed') / count(*), 2)
                    END,
                'avg_duration_ms', round(avg(total_duration_ms))::integer,
                'p95_duration_ms', round(percentile_cont(0.95) WITHIN GROUP
-                   (ORDER BY total_duration_ms))::integer)
+                   (ORDER BY total_duration_ms))::integer,
+               'input_tokens', coalesce(sum(input_tokens), 0),
+               'output_tokens', coalesce(sum(output_tokens), 0),
+               'total_tokens', coalesce(sum(total_tokens), 0))
     INTO result
     FROM execution_logs
     WHERE started_at >= since;
@@ -186,8 +192,8 @@ SET default_table_access_method = heap;
 --
 
 CREATE TABLE public.execution_logs (
-    id character varying(36) NOT NULL,
-    conversation_id character varying(36),
+    id character varying(255) NOT NULL,
+    conversation_id character varying(255),
     user_id character varying(255) NOT NULL,
     request_message text NOT NULL,
     response_message text,
@@ -199,7 +205,12 @@ CREATE TABLE public.execution_logs (
     error_summary text,
     failed_nodes jsonb DEFAULT '[]'::jsonb,
     change_seq bigint NOT NULL,
-    CONSTRAINT execution_logs_status_check CHECK (((status)::text = ANY ('{running,completed,failed,partial}'::text[])))
+    input jsonb,
+    input_tokens integer,
+    output_tokens integer,
+    total_tokens integer,
+    llm_calls integer,
+    CONSTRAINT execution_logs_status_check CHECK (((status)::text = ANY ('{running,completed,failed,partial,interrupted}'::text[])))
 )
 WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_analyze_scale_factor='0.02');
 
@@ -210,7 +221,7 @@ WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_analyze_scale_factor='0.
 
 CREATE FUNCTION public.execution_summary_json(l public.execution_logs) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN jsonb_build_object('id', (l).id, 'conversation_id', (l).conversation_id, 'user_id', (l).user_id, 'request_message', (l).request_message, 'response_message', (l).response_message, 'status', (l).status, 'started_at', public.iso_utc((l).started_at), 'completed_at', public.iso_utc((l).completed_at), 'total_duration_ms', (l).total_duration_ms, 'failed_nodes', COALESCE((l).failed_nodes, '[]'::jsonb), 'error_summary', (l).error_summary);
+    RETURN jsonb_build_object('id', (l).id, 'conversation_id', (l).conversation_id, 'user_id', (l).user_id, 'request_message', (l).request_message, 'response_message', (l).response_message, 'status', (l).status, 'started_at', public.iso_utc((l).started_at), 'completed_at', public.iso_utc((l).completed_at), 'total_duration_ms', (l).total_duration_ms, 'failed_nodes', COALESCE((l).failed_nodes, '[]'::jsonb), 'error_summary', (l).error_summary, 'input_tokens', (l).input_tokens, 'output_tokens', (l).output_tokens, 'total_tokens', (l).total_tokens, 'llm_calls', (l).llm_calls);
 
 
 --
@@ -271,7 +282,7 @@ END;
 CREATE FUNCTION public.get_execution(p_id text) RETURNS jsonb
     LANGUAGE sql STABLE
     BEGIN ATOMIC
- SELECT (public.execution_summary_json(l.*) || jsonb_build_object('execution_trace', COALESCE(l.execution_trace, '[]'::jsonb)))
+ SELECT (public.execution_summary_json(l.*) || jsonb_build_object('execution_trace', COALESCE(l.execution_trace, '[]'::jsonb), 'input', l.input))
     FROM public.execution_logs l
    WHERE ((l.id)::text = get_execution.p_id);
 END;
@@ -438,6 +449,79 @@ $$;
 
 
 --
+-- Name: log_batch_v2(text[], text[], text[], text[], double precision[], text[], double precision[], text[], jsonb[], jsonb[], text[], jsonb[], integer[], integer[], integer[], integer[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.log_batch_v2(p_ids text[], p_conversation_ids text[], p_user_ids text[], p_request_messages text[], p_started_at double precision[], p_statuses text[], p_completed_at double precision[], p_response_messages text[], p_execution_traces jsonb[], p_failed_nodes jsonb[], p_error_summaries text[], p_inputs jsonb[], p_input_tokens integer[], p_output_tokens integer[], p_total_tokens integer[], p_llm_calls integer[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE
+    written integer;
+BEGIN
+    -- Writers take turns so that change_seq grows in commit order (see log_batch).
+    PERFORM pg_advisory_xact_lock(hashtext('execution_logs_change_seq'));
+
+    INSERT INTO conversations (id, user_id)
+    SELECT DISTINCT ON (c.id) c.id, c.user_id
+    FROM unnest(p_conversation_ids, p_user_ids) AS c(id, user_id)
+    WHERE c.id IS NOT NULL
+    ORDER BY c.id
+    ON CONFLICT (id) DO NOTHING;
+
+    WITH events AS (
+        SELECT *
+        FROM unnest(p_ids, p_conversation_ids, p_user_ids, p_request_messages, p_started_at,
+                    p_statuses, p_completed_at, p_response_messages, p_execution_traces,
+                    p_failed_nodes, p_error_summaries, p_inputs, p_input_tokens,
+                    p_output_tokens, p_total_tokens, p_llm_calls)
+             WITH ORDINALITY
+             AS e(id, conversation_id, user_id, request_message, started_at, status,
+                  completed_at, response_message, execution_trace, failed_nodes,
+                  error_summary, input, input_tokens, output_tokens, total_tokens, llm_calls,
+                  ord)
+    ),
+    one_per_run AS (
+        -- A finish carries everything its start does, so it wins.
+        SELECT DISTINCT ON (id) *
+        FROM events
+        ORDER BY id, (status <> 'running') DESC, ord DESC
+    )
+    INSERT INTO execution_logs AS l (
+        id, conversation_id, user_id, request_message, status, started_at, completed_at,
+        total_duration_ms, response_message, execution_trace, failed_nodes, error_summary,
+        input, input_tokens, output_tokens, total_tokens, llm_calls)
+    SELECT id, conversation_id, user_id, request_message, status,
+           to_timestamp(started_at), to_timestamp(completed_at),
+           CASE WHEN completed_at IS NOT NULL
+                THEN greatest(0, round((completed_at - started_at) * 1000))::integer END,
+           response_message, execution_trace, coalesce(failed_nodes, '[]'::jsonb),
+           error_summary, input, input_tokens, output_tokens, total_tokens, llm_calls
+    FROM one_per_run
+    ORDER BY id  -- the same lock order in every batch: concurrent writers cannot deadlock
+    ON CONFLICT (id) DO UPDATE
+        SET status = excluded.status,
+            completed_at = excluded.completed_at,
+            total_duration_ms = excluded.total_duration_ms,
+            response_message = excluded.response_message,
+            execution_trace = excluded.execution_trace,
+            failed_nodes = excluded.failed_nodes,
+            error_summary = excluded.error_summary,
+            input = coalesce(excluded.input, l.input),
+            input_tokens = excluded.input_tokens,
+            output_tokens = excluded.output_tokens,
+            total_tokens = excluded.total_tokens,
+            llm_calls = excluded.llm_calls,
+            change_seq = nextval('execution_logs_change_seq')
+        WHERE l.status = 'running' AND excluded.status <> 'running';
+
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+END;
+$$;
+
+
+--
 -- Name: log_finish(text, text, text, text, timestamp with time zone, text, jsonb, jsonb, text, text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -535,7 +619,7 @@ $$;
 --
 
 CREATE TABLE public.conversations (
-    id character varying(36) NOT NULL,
+    id character varying(255) NOT NULL,
     user_id character varying(255),
     created_at timestamp with time zone DEFAULT now() NOT NULL
 );
@@ -635,6 +719,25 @@ CREATE TABLE public.schema_migrations (
 
 
 --
+-- Name: token_usage_daily; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.token_usage_daily AS
+ SELECT date_trunc('day'::text, execution_logs.started_at) AS day,
+    execution_logs.user_id,
+    execution_logs.conversation_id,
+    count(*) AS runs,
+    COALESCE(sum(execution_logs.llm_calls), (0)::bigint) AS llm_calls,
+    COALESCE(sum(execution_logs.input_tokens), (0)::bigint) AS input_tokens,
+    COALESCE(sum(execution_logs.output_tokens), (0)::bigint) AS output_tokens,
+    COALESCE(sum(execution_logs.total_tokens), (0)::bigint) AS total_tokens
+   FROM public.execution_logs
+  WHERE (execution_logs.started_at >= (now() - '30 days'::interval))
+  GROUP BY (date_trunc('day'::text, execution_logs.started_at)), execution_logs.user_id, execution_logs.conversation_id
+  ORDER BY (date_trunc('day'::text, execution_logs.started_at)) DESC, COALESCE(sum(execution_logs.total_tokens), (0)::bigint) DESC;
+
+
+--
 -- Name: execution_logs change_seq; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -697,7 +800,7 @@ CREATE INDEX idx_execution_search_text ON public.execution_logs USING gin (publi
 -- Name: idx_execution_started_covering; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX idx_execution_started_covering ON public.execution_logs USING btree (started_at) INCLUDE (status, total_duration_ms);
+CREATE INDEX idx_execution_started_covering ON public.execution_logs USING btree (started_at) INCLUDE (status, total_duration_ms, input_tokens, output_tokens, total_tokens);
 
 
 --
@@ -756,4 +859,7 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261130000006'),
     ('20261130000007'),
     ('20261130000008'),
-    ('20261130000009');
+    ('20261130000009'),
+    ('20261201000001'),
+    ('20261201000002'),
+    ('20261201000003');

@@ -4,8 +4,9 @@ The hot path calls `enqueue`, which only appends to a bounded in-memory buffer
 (bounded by count and by bytes, counting events not yet written; past it,
 events are dropped and counted). A task owned by the app's lifespan takes
 batches (as soon as `batch_size` events wait, else every `flush_interval_s`),
-turns each event into a row of `log_batch` (cleaning text, truncating,
-serialising the trace) and writes the batch in one round trip per connection:
+turns each event into a row of `log_batch_v2` (`rows.py`: cleaning text,
+truncating, serialising the trace; in slices, so the event loop is never held
+long) and writes the batch in one round trip per connection:
 rows are sharded by execution id over the writer's own small pool, so a run's
 start and finish always go through the same connection.
 
@@ -28,24 +29,28 @@ or in flight). Drops at a full buffer are not queued.
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
-from langgraph_execution_monitor.events import (
-    ExecutionEvent,
-    ExecutionFinished,
-    ExecutionStarted,
-    TraceEntry,
+from langgraph_execution_monitor.events import ExecutionEvent, ExecutionStarted
+from langgraph_execution_monitor.rows import (
+    DEFAULT_MAX_TRACE_CHARS,
+    EVENT_BASE_BYTES,
+    Row,
+    TextCleaner,
+    event_rows,
+    event_size,
+    rows_to_columns,
 )
+from langgraph_execution_monitor.serialize import DEFAULT_MAX_OUTPUT_CHARS
 from langgraph_execution_monitor.storage import queries
 
 logger = logging.getLogger(__name__)
@@ -53,12 +58,6 @@ logger = logging.getLogger(__name__)
 # SQLSTATE classes that mean "this data cannot be stored": retrying the same
 # batch would fail forever, so the batch is split to find the bad event.
 DATA_ERROR_CLASSES = ("22", "23", "54")
-
-# Rough per-event overhead beyond its text, for the byte bound.
-EVENT_BASE_BYTES = 256
-TRACE_ENTRY_BYTES = 160
-
-Row = tuple[Any, ...]  # one event as the 11 parameters of log_batch
 
 
 @dataclass
@@ -82,228 +81,6 @@ class WriterStats:
     connected: bool = False
 
 
-# -- turning events into rows (in the writer, never on the hot path) ---------
-
-# One-entry cache, (second, its ISO text): timestamps cluster in a second. One
-# tuple, replaced whole, so that a reader never sees one second with another's text.
-_iso_second: tuple[int | None, str] = (None, "")
-# Index 1000 too: int(fraction * 1000) can round up to it for a fraction just below 1.
-_ISO_MILLIS = [f".{ms:03d}Z" for ms in range(1000)] + [".999Z"]
-
-
-def _iso(ts: float) -> str | None:
-    """`time.time()` float as ISO-8601 UTC with milliseconds ("...:00.120Z")."""
-    global _iso_second
-    try:
-        second = int(ts)
-    except (OverflowError, ValueError):  # inf, nan
-        return None
-    if ts < second:  # int() truncates towards zero
-        second -= 1
-    cached, text = _iso_second
-    if cached != second:
-        try:
-            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        except (OverflowError, OSError, ValueError):
-            return None
-        _iso_second = (second, text)
-    return text + _ISO_MILLIS[int((ts - second) * 1000)]
-
-
-class TextCleaner:
-    """Makes any text storable: no NUL bytes, no lone surrogates, bounded length
-    (with a visible marker where it was cut). Non-text values become their repr."""
-
-    def __init__(self, max_chars: int) -> None:
-        self.max_chars = max_chars
-
-    def __call__(self, value: Any) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            value = _repr(value)
-        if len(value) > self.max_chars:
-            cut = len(value) - self.max_chars
-            value = f"{value[: self.max_chars]}… [truncated {cut} characters]"
-        if "\x00" in value:
-            value = value.replace("\x00", "\ufffd")
-        if not value.isascii():
-            # Lone surrogates cannot be encoded as UTF-8; replace them.
-            value = value.encode("utf-8", "replace").decode("utf-8")
-        return value
-
-
-def _repr(value: Any) -> str:
-    try:
-        return repr(value)
-    except Exception as error:  # a __repr__ that raises must not lose the event
-        return f"<unrepresentable {type(value).__name__}: {type(error).__name__}>"
-
-
-# Compact, and strict: NaN or an unserialisable value sends the trace down the
-# careful path instead of producing something PostgreSQL refuses.
-_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-try:
-    # 10x faster on traces (floats especially); langsmith (via langchain-core)
-    # installs it. It raises TypeError on what the careful path must handle.
-    import orjson
-
-    def _fast_json(value: Any) -> str:
-        return orjson.dumps(value).decode()
-
-except ImportError:  # pragma: no cover
-    _fast_json = _JSON.encode
-
-
-def _trace_json(trace: list[TraceEntry | dict[str, Any]], clean: TextCleaner) -> str:
-    """The trace as JSON text PostgreSQL accepts, timestamps as ISO-8601.
-
-    Fast path (the monitor's `TraceEntry` tuples, or dicts already in the stored
-    format): each entry as a new dict, its two timestamps converted, serialised,
-    then the text checked as a whole: short enough that no value can need
-    truncating, and no NUL (which jsonb refuses). Anything else goes through
-    `_careful_trace_json`, value by value."""
-    try:
-        entries = []
-        # `_iso` written out for the second most timestamps of a trace fall in
-        # (`_iso` itself for the others): a call per timestamp was half the cost.
-        second, prefix = _iso_second
-        if second is None:
-            second = -math.inf
-        for raw in trace:
-            entry = raw.as_dict() if raw.__class__ is TraceEntry else raw.copy()
-            for key in _TIMESTAMP_KEYS:
-                value = entry.get(key)
-                if value.__class__ is float:
-                    fraction = value - second
-                    if 0.0 <= fraction < 1.0:
-                        entry[key] = prefix + _ISO_MILLIS[int(fraction * 1000)]
-                    else:
-                        entry[key] = _iso(value)
-                        if _iso_second[0] is not None:
-                            second, prefix = _iso_second
-            entries.append(entry)
-        text = _fast_json(entries)
-    except Exception:  # NaN, a value json cannot encode, an entry that is not a dict
-        return _careful_trace_json(trace, clean)
-    if len(text) > clean.max_chars or "\\u0000" in text:
-        return _careful_trace_json(trace, clean)
-    if not text.isascii():  # lone surrogates cannot be encoded as UTF-8
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
-
-
-_TIMESTAMP_KEYS = ("timestamp", "started_at")
-
-
-def _careful_trace_json(trace: Any, clean: TextCleaner) -> str:
-    entries: list[Any] = []
-    for raw in trace:
-        if isinstance(raw, TraceEntry):
-            raw = raw.as_dict()
-        if not isinstance(raw, dict):
-            entries.append(clean(raw))
-            continue
-        entry: dict[str, Any] = {}
-        for key, value in raw.items():
-            key = clean(key)
-            if value is None or value is True or value is False:
-                entry[key] = value
-            elif isinstance(value, float):
-                if key == "timestamp" or key == "started_at":
-                    entry[key] = _iso(value)
-                else:
-                    entry[key] = round(value, 3) if math.isfinite(value) else None
-            elif isinstance(value, int):
-                entry[key] = value
-            else:
-                entry[key] = clean(value)
-        entries.append(entry)
-    return _JSON.encode(entries)
-
-
-def _failed_nodes_json(nodes: list[str], clean: TextCleaner) -> str:
-    if not nodes:
-        return "[]"  # most runs
-    return json.dumps([clean(node) for node in nodes], ensure_ascii=False)
-
-
-def event_row(event: ExecutionEvent, clean: TextCleaner) -> Row:
-    """The 11 `log_batch` parameters of one event (raises if it cannot be converted)."""
-    if isinstance(event, ExecutionFinished):
-        return (
-            clean(event.execution_id),
-            clean(event.conversation_id),
-            clean(event.user_id),
-            clean(event.request_message) or "",
-            float(event.started_at),
-            clean(event.status),
-            float(event.completed_at),
-            clean(event.response_message),
-            _trace_json(event.execution_trace, clean),
-            _failed_nodes_json(event.failed_nodes, clean),
-            clean(event.error_summary),
-        )
-    return (
-        clean(event.execution_id),
-        clean(event.conversation_id),
-        clean(event.user_id),
-        clean(event.request_message) or "",
-        float(event.started_at),
-        "running",
-        None,
-        None,
-        None,
-        None,
-        None,
-    )
-
-
-def event_rows(events: Sequence[Any], clean: TextCleaner) -> tuple[list[Row], list[Any]]:
-    """Rows for the events that convert, and the events that cannot."""
-    rows: list[Row] = []
-    unconvertible: list[Any] = []
-    for event in events:
-        try:
-            rows.append(event_row(event, clean))
-        except Exception:
-            logger.exception(
-                "cannot convert execution event %r", getattr(event, "execution_id", "?")
-            )
-            unconvertible.append(event)
-    return rows, unconvertible
-
-
-def rows_to_columns(rows: Sequence[Row]) -> list[list[Any]]:
-    """The 11 parallel arrays of `log_batch`."""
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 11
-
-
-def batch_columns(
-    events: list[ExecutionEvent], clean: TextCleaner
-) -> tuple[list[list[Any]], list[ExecutionEvent]]:
-    """The 11 parallel arrays of `log_batch` for these events, and the events
-    that could not even be converted (counted as failed-to-log)."""
-    rows, unconvertible = event_rows(events, clean)
-    return rows_to_columns(rows), unconvertible
-
-
-def event_size(event: ExecutionEvent) -> int:
-    """Approximate bytes an event holds, for the buffer's byte bound. O(1): the
-    lengths of its strings and of its trace list, never a walk of the trace."""
-    try:
-        size = EVENT_BASE_BYTES + len(event.request_message)
-        if isinstance(event, ExecutionFinished):
-            size += (
-                len(event.response_message or "")
-                + len(event.error_summary or "")
-                + TRACE_ENTRY_BYTES * len(event.execution_trace)
-            )
-        return size
-    except Exception:  # not an event as we know it: the writer will count it
-        return EVENT_BASE_BYTES
-
-
 def _is_data_error(error: BaseException) -> bool:
     """The database (or asyncpg, encoding a value) refuses this data."""
     sqlstate = getattr(error, "sqlstate", None) or ""
@@ -313,6 +90,9 @@ def _is_data_error(error: BaseException) -> bool:
 # Errors worth retrying: the server is down, slow, restarting, or dropped the
 # connection. Anything else that is not a data error is a bug: it kills the loop,
 # which the supervisor counts and restarts.
+# Events converted between two yields to the event loop.
+CONVERT_SLICE = 100
+
 TRANSIENT_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
@@ -331,6 +111,8 @@ class LogWriter:
         max_events: int = 100_000,
         max_bytes: int = 256 * 1024 * 1024,
         max_text_chars: int = 65_536,
+        max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+        max_trace_chars: int = DEFAULT_MAX_TRACE_CHARS,
         retry_max_backoff_s: float = 5.0,
         stale_after_s: float | None = 3600.0,
         stale_check_interval_s: float = 60.0,
@@ -348,7 +130,9 @@ class LogWriter:
         # Concurrent log_batch calls per batch (rows sharded by execution id);
         # the pool must allow as many connections.
         self.connections = max(1, connections)
-        self._clean = TextCleaner(max_text_chars)
+        self._clean = TextCleaner(
+            max_text_chars, max_output_chars=max_output_chars, max_trace_chars=max_trace_chars
+        )
         self._buffer: deque[tuple[ExecutionEvent, int]] = deque()
         # Accepted and not yet written, failed or dropped: buffered or in flight.
         self._pending = 0
@@ -490,7 +274,7 @@ class LogWriter:
                         )
                 if self._buffer:
                     last_batch_at = time.monotonic()
-                    self._take_batch()
+                    await self._take_batch()
                 elif self._stopping:
                     return
             if self._work:
@@ -503,12 +287,23 @@ class LogWriter:
                 next_stale_check = time.monotonic() + self.stale_check_interval_s
                 await self._close_stale()
 
-    def _take_batch(self) -> None:
-        """Move up to batch_size events from the buffer into the work in flight."""
+    async def _take_batch(self) -> None:
+        """Move up to batch_size events from the buffer into the work in flight,
+        converting them in slices so that requests sharing the loop are not held
+        up by a whole batch's conversion."""
         count = min(self.batch_size, len(self._buffer))
         taken = [self._buffer.popleft() for _ in range(count)]
         try:
-            rows, unconvertible = event_rows([event for event, _ in taken], self._clean)
+            rows: list[Row] = []
+            unconvertible: list[Any] = []
+            for begin in range(0, count, CONVERT_SLICE):
+                if begin:
+                    await asyncio.sleep(0)
+                converted, failed = event_rows(
+                    [event for event, _ in taken[begin : begin + CONVERT_SLICE]], self._clean
+                )
+                rows.extend(converted)
+                unconvertible.extend(failed)
             shards: list[list[Row]] = [[] for _ in range(self.connections)]
             if self.connections == 1:
                 shards[0] = rows
@@ -570,7 +365,7 @@ class LogWriter:
         pool = await self._get_pool()
         began = time.perf_counter()
         try:
-            changed = await queries.log_batch(pool, rows_to_columns(rows))
+            changed = await queries.log_batch_v2(pool, rows_to_columns(rows))
         except Exception as error:
             if not _is_data_error(error) and self._pool is pool:
                 # Start over with fresh connections (the other shard retries too).

@@ -5,8 +5,8 @@ import uuid
 from typing import Any
 
 from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
+from langgraph_execution_monitor.rows import TextCleaner, batch_columns
 from langgraph_execution_monitor.storage import queries
-from langgraph_execution_monitor.writer import TextCleaner, batch_columns
 
 # The seed's listing row, key for key (the detail adds "execution_trace").
 SEED_SUMMARY_KEYS = frozenset(
@@ -24,6 +24,9 @@ SEED_SUMMARY_KEYS = frozenset(
         "error_summary",
     }
 )
+# Fields added beside the seed's: the run's token totals.
+TOKEN_KEYS = frozenset({"input_tokens", "output_tokens", "total_tokens", "llm_calls"})
+SUMMARY_KEYS = SEED_SUMMARY_KEYS | TOKEN_KEYS
 
 
 def started(
@@ -71,7 +74,7 @@ def finished(
             )
         ]
     return ExecutionFinished(
-        *start,
+        *start[:5],
         completed_at=start.started_at + duration_s,
         status=status,
         response_message=response_message,
@@ -85,4 +88,4 @@ async def write(db: queries.Executor, *events: Any) -> int:
     """Write events in one batch, as the background writer does."""
     columns, unconvertible = batch_columns(list(events), TextCleaner(65_536))
     assert not unconvertible
-    return await queries.log_batch(db, columns)
+    return await queries.log_batch_v2(db, columns)

@@ -9,14 +9,14 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.factories import SEED_SUMMARY_KEYS, finished, started, write
+from tests.factories import SUMMARY_KEYS, finished, started, write
 
 LOGS = "/api/v1/monitoring/logs"
 STATS = "/api/v1/monitoring/stats"
 NODES = "/api/v1/monitoring/nodes"
 
 # The seed's listing row and detail, key for key.
-SEED_DETAIL_KEYS = SEED_SUMMARY_KEYS | {"execution_trace"}
+SEED_DETAIL_KEYS = SUMMARY_KEYS | {"execution_trace", "input"}
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 NONE_GET = "'NoneType' object has no attribute 'get'"
 
@@ -47,7 +47,7 @@ async def test_the_listing_has_the_seeds_fields_and_envelope(
     assert set(body) == {"total", "offset", "limit", "logs"}
     assert body["total"] == 1
     (row,) = body["logs"]
-    assert set(row) == SEED_SUMMARY_KEYS
+    assert set(row) == SUMMARY_KEYS
     assert row["id"] == execution_id
     assert row["conversation_id"] == "conv-456"
     assert row["user_id"] == "user-001"
@@ -189,7 +189,7 @@ async def test_conversation_logs_list_its_executions_oldest_first(
     assert body["conversation_id"] == "conv-456"
     assert (body["total"], body["offset"], body["limit"]) == (2, 0, 20)
     assert [row["id"] for row in body["logs"]] == [older.execution_id, newer.execution_id]
-    assert all(set(row) == SEED_SUMMARY_KEYS for row in body["logs"])
+    assert all(set(row) == SUMMARY_KEYS for row in body["logs"])
 
 
 async def test_conversation_logs_of_an_unknown_conversation_are_empty(
@@ -224,7 +224,13 @@ async def test_stats_have_the_seeds_shape_and_counts(
 
     assert body["time_range_hours"] == 24
     assert body["total_executions"] == 5
-    assert body["by_status"] == {"completed": 2, "failed": 1, "partial": 1, "running": 1}
+    assert body["by_status"] == {
+        "completed": 2,
+        "failed": 1,
+        "partial": 1,
+        "running": 1,
+        "interrupted": 0,
+    }
     assert body["success_rate"] == 40.0
     assert body["avg_duration_ms"] == (1000 + 3000 + 2766 + 5234) // 4
     assert body["failed_nodes_breakdown"] == {"data_checker": 1, "multi_platform_orchestrator": 1}
@@ -243,7 +249,13 @@ async def test_stats_of_an_empty_window_are_zero(client: httpx.AsyncClient) -> N
 
     assert body["time_range_hours"] == 1
     assert body["total_executions"] == 0
-    assert body["by_status"] == {"completed": 0, "failed": 0, "partial": 0, "running": 0}
+    assert body["by_status"] == {
+        "completed": 0,
+        "failed": 0,
+        "partial": 0,
+        "running": 0,
+        "interrupted": 0,
+    }
     assert body["success_rate"] == 0.0
     assert body["avg_duration_ms"] is None
     assert body["failed_nodes_breakdown"] == {}
@@ -343,7 +355,7 @@ async def test_openapi_documents_every_endpoint_and_field(client: httpx.AsyncCli
     listing_params = {p["name"] for p in paths["/api/v1/monitoring/logs"]["get"]["parameters"]}
     assert {"limit", "offset", "status", "user_id", "conversation_id", "hours"} <= listing_params
     schemas = spec["components"]["schemas"]
-    assert set(schemas["ExecutionSummary"]["properties"]) == SEED_SUMMARY_KEYS
+    assert set(schemas["ExecutionSummary"]["properties"]) == SUMMARY_KEYS
     assert set(schemas["ExecutionDetail"]["properties"]) == SEED_DETAIL_KEYS
     assert {"node", "status", "execution_time_ms", "error", "timestamp"} <= set(
         schemas["TraceEntry"]["properties"]

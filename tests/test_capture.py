@@ -17,10 +17,11 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, RetryPolicy, Send, interrupt
 
-import langgraph_execution_monitor.capture as execution_monitor
+import langgraph_execution_monitor.capture.compat as compat
+import langgraph_execution_monitor.capture.graph as capture_graph
+import langgraph_execution_monitor.capture.recording as recording
 from langgraph_execution_monitor.capture import (
     ExecutionMonitor,
-    MonitoredGraph,
     new_execution_id,
     report_node_error,
 )
@@ -29,8 +30,9 @@ from langgraph_execution_monitor.events import (
     ExecutionFinished,
     ExecutionStarted,
 )
+from langgraph_execution_monitor.serialize import request_text
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 class State(TypedDict, total=False):
@@ -70,7 +72,7 @@ class Recorder:
         self.events: list[ExecutionEvent] = []
         self.monitor = ExecutionMonitor(emit=self.events.append)
 
-    def instrument(self, graph: Any) -> MonitoredGraph:
+    def instrument(self, graph: Any) -> Any:
         return self.monitor.instrument(graph, response_of=lambda s: s.get("response"))
 
     @property
@@ -150,7 +152,7 @@ async def test_caller_given_execution_id_is_used(rec: Recorder) -> None:
     assert rec.started[0].execution_id == rec.last.execution_id == execution_id
 
 
-def test_new_execution_ids_are_distinct_uuid4_strings() -> None:
+def test_new_execution_ids_are_distinct_time_ordered_uuid7_strings() -> None:
     ids = {new_execution_id() for _ in range(1000)}
     assert len(ids) == 1000
     assert all(len(i) == 36 and UUID_RE.match(i) for i in ids)
@@ -161,7 +163,8 @@ async def test_request_message_defaults_to_the_input_message(rec: Recorder) -> N
 
     await graph.ainvoke({"message": "make a post"}, user_id="u")
 
-    assert rec.started[0].request_message == rec.last.request_message == "make a post"
+    assert request_text(rec.started[0].request_message) == "make a post"
+    assert request_text(rec.last.request_message) == "make a post"
     assert rec.started[0].conversation_id is None
 
 
@@ -382,7 +385,7 @@ async def test_interrupt_is_recorded_as_interrupted_not_failed(rec: Recorder) ->
 
     assert "__interrupt__" in paused
     assert nodes_of(rec.last) == [("ask", "interrupted")]
-    assert rec.last.status == "completed"
+    assert rec.last.status == "interrupted"
     assert rec.last.failed_nodes == [] and rec.last.error_summary is None
 
     resumed = await graph.ainvoke(Command(resume="yes"), config, user_id="u")
@@ -477,8 +480,8 @@ async def test_monitor_bug_does_not_break_the_run(
         raise RuntimeError("monitor bug")
 
     graph = rec.instrument(chain("a", "b"))
-    monkeypatch.setattr(execution_monitor, "_end_frame", bug)
-    monkeypatch.setattr(execution_monitor, "_finished_event", bug)
+    monkeypatch.setattr(recording, "_append", bug)
+    monkeypatch.setattr(capture_graph, "finished_event", bug)
 
     result = await graph.ainvoke(INPUT, user_id="u")
 
@@ -493,8 +496,8 @@ async def test_monitor_bug_at_start_does_not_break_the_run(
         raise RuntimeError("monitor bug")
 
     graph = rec.instrument(chain("a"))
-    monkeypatch.setattr(execution_monitor, "_Frame", bug)
-    monkeypatch.setattr(execution_monitor, "_Run", bug)
+    monkeypatch.setattr(compat, "Frame", bug)
+    monkeypatch.setattr(capture_graph, "Run", bug)
 
     assert (await graph.ainvoke(INPUT, user_id="u"))["response"] == "answer: a"
     chunks = [c async for c in graph.astream(INPUT, user_id="u")]
@@ -579,10 +582,11 @@ async def test_instrumenting_twice_does_not_double_record(rec: Recorder) -> None
     assert len(rec.finished) == 1
 
 
-async def test_instrumented_graph_called_directly_records_nothing(rec: Recorder) -> None:
+async def test_uninstrumented_graph_records_nothing(rec: Recorder) -> None:
     graph = rec.instrument(chain("a"))
+    rec.monitor.uninstrument(graph)
 
-    result = await graph.graph.ainvoke(INPUT)
+    result = await graph.ainvoke(INPUT)
 
     assert result["response"] == "answer: a"
     assert rec.events == []
@@ -623,7 +627,7 @@ async def test_concurrent_runs_keep_their_traces_apart(rec: Recorder) -> None:
     assert len(rec.finished) == 5
     for finished in rec.finished:
         assert [e["node"] for e in finished.trace_dicts()] == ["slow_step", "answer"]
-        assert finished.response_message == f"answer: {finished.request_message}"
+        assert finished.response_message == f"answer: {request_text(finished.request_message)}"
 
 
 async def test_retried_subgraph_node_that_recovers_leaves_the_run_completed(

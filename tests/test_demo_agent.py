@@ -17,6 +17,7 @@ from app.agents.conversational_graph import (
 )
 from langgraph_execution_monitor.capture import ExecutionMonitor
 from langgraph_execution_monitor.events import ExecutionEvent, ExecutionFinished
+from langgraph_execution_monitor.serialize import request_text
 
 
 async def run_demo(message: str) -> tuple[Any, ExecutionFinished]:
@@ -43,7 +44,7 @@ async def test_demo_input_gives_its_documented_outcome(case: DemoInput) -> None:
     assert finished.status == case.status
     assert finished.failed_nodes == case.failed_nodes
     assert finished.error_summary == case.error_summary
-    assert finished.request_message == case.message
+    assert request_text(finished.request_message) == case.message
 
 
 async def test_completed_demo_answers_with_the_post() -> None:

@@ -15,8 +15,9 @@ import asyncpg
 import pytest
 
 from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
+from langgraph_execution_monitor.rows import event_size
 from langgraph_execution_monitor.storage import queries
-from langgraph_execution_monitor.writer import LogWriter, event_size, writer_pool_factory
+from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
 from tests.factories import finished, started, write
 
 MakeWriter = Callable[..., LogWriter]
@@ -151,7 +152,7 @@ async def test_a_10_mb_message_is_truncated_with_a_visible_marker(
         assert text == "x" * 1000 + marker
 
 
-async def test_values_that_are_not_json_are_stored_as_their_repr(
+async def test_values_that_are_not_json_are_stored_as_json_never_as_a_repr(
     make_writer: MakeWriter, db: asyncpg.Connection
 ) -> None:
     class Opaque:
@@ -178,9 +179,9 @@ async def test_values_that_are_not_json_are_stored_as_their_repr(
     writer.enqueue(finished(start, trace=trace))
     await eventually(lambda: writer.stats.written == 1)
     entry = json.loads((await row(db, start.execution_id))["execution_trace"])[0]
-    assert entry["state"] == "<Opaque state>"
-    assert entry["platforms"] == "{'linkedin'}"
-    assert entry["broken"] == "<unrepresentable Broken: RuntimeError>"
+    assert entry["state"] == {"type": Opaque.__qualname__}
+    assert entry["platforms"] == ["linkedin"]
+    assert entry["broken"] == {"type": Broken.__qualname__}
     assert entry["execution_time_ms"] is None
     assert entry["7"] == "a non-text key"
 
@@ -210,8 +211,8 @@ async def test_an_event_the_database_refuses_is_isolated_and_the_rest_of_its_bat
 ) -> None:
     writer = make_writer(start=False)
     good = [started() for _ in range(9)]
-    # ids are VARCHAR(36): PostgreSQL refuses this one (22001, string too long).
-    bad = started("x" * 40)
+    # ids are VARCHAR(255): PostgreSQL refuses this one (22001, string too long).
+    bad = started("x" * 300)
     events = [*good[:4], bad, *good[4:]]
     for event in events:
         writer.enqueue(event)
@@ -243,7 +244,7 @@ async def test_an_event_that_cannot_be_converted_is_counted_as_failed_to_log(
 async def test_a_retry_after_a_connection_error_does_not_write_or_count_anything_twice(
     make_writer: MakeWriter, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_log_batch = queries.log_batch
+    real_log_batch = queries.log_batch_v2
     calls: list[int] = []
 
     async def log_batch_failing_once_mid_split(pool: Any, columns: Any) -> int:
@@ -252,9 +253,9 @@ async def test_a_retry_after_a_connection_error_does_not_write_or_count_anything
             raise ConnectionResetError("connection lost (simulated)")
         return await real_log_batch(pool, columns)
 
-    monkeypatch.setattr(queries, "log_batch", log_batch_failing_once_mid_split)
+    monkeypatch.setattr(queries, "log_batch_v2", log_batch_failing_once_mid_split)
     writer = make_writer(start=False, connections=1)
-    events = [started() for _ in range(7)] + [started("y" * 40)]
+    events = [started() for _ in range(7)] + [started("y" * 300)]
     for event in events:
         writer.enqueue(event)
     writer.start()
@@ -379,7 +380,7 @@ async def test_the_writer_closes_stale_running_rows(
 
 async def test_counters_account_for_every_event(make_writer: MakeWriter) -> None:
     writer = make_writer(max_events=30, start=False)
-    writer.enqueue(started("z" * 40))  # refused by the database
+    writer.enqueue(started("z" * 300))  # refused by the database
     for start, finish in runs(20):
         writer.enqueue(start)
         writer.enqueue(finish)

@@ -9,9 +9,10 @@ from typing import Any
 
 import asyncpg
 import pytest
+from langgraph.pregel import Pregel
 
 from app.agents.conversational_graph import DEMO_INPUTS, build_graph, initial_state, response_of
-from langgraph_execution_monitor.capture import ExecutionMonitor, MonitoredGraph, new_execution_id
+from langgraph_execution_monitor.capture import ExecutionMonitor, new_execution_id
 from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
 
 
@@ -26,12 +27,12 @@ async def writer(database_url: str) -> AsyncIterator[LogWriter]:
 
 
 @pytest.fixture
-def graph(writer: LogWriter) -> MonitoredGraph:
+def graph(writer: LogWriter) -> Pregel:
     return ExecutionMonitor(emit=writer.enqueue).instrument(build_graph(), response_of=response_of)
 
 
 async def run_to_row(
-    graph: MonitoredGraph, writer: LogWriter, db: asyncpg.Connection, message: str
+    graph: Pregel, writer: LogWriter, db: asyncpg.Connection, message: str
 ) -> asyncpg.Record:
     """Run one demo turn, wait until the writer committed it, return its row."""
     execution_id = new_execution_id()
@@ -56,7 +57,7 @@ def trace_of(row: asyncpg.Record) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("case", list(DEMO_INPUTS))
 async def test_each_demo_outcome_is_one_row_with_its_status_failed_nodes_and_error(
-    case: str, graph: MonitoredGraph, writer: LogWriter, db: asyncpg.Connection
+    case: str, graph: Pregel, writer: LogWriter, db: asyncpg.Connection
 ) -> None:
     demo = DEMO_INPUTS[case]
     row = await run_to_row(graph, writer, db, demo.message)
@@ -74,7 +75,7 @@ async def test_each_demo_outcome_is_one_row_with_its_status_failed_nodes_and_err
 
 
 async def test_a_partial_run_stores_the_caught_error_on_its_node(
-    graph: MonitoredGraph, writer: LogWriter, db: asyncpg.Connection
+    graph: Pregel, writer: LogWriter, db: asyncpg.Connection
 ) -> None:
     row = await run_to_row(graph, writer, db, DEMO_INPUTS["partial"].message)
     failed = [e for e in trace_of(row) if e["status"] == "failed"]
@@ -85,7 +86,7 @@ async def test_a_partial_run_stores_the_caught_error_on_its_node(
 
 
 async def test_a_failed_run_stores_the_trace_up_to_the_failing_node(
-    graph: MonitoredGraph, writer: LogWriter, db: asyncpg.Connection
+    graph: Pregel, writer: LogWriter, db: asyncpg.Connection
 ) -> None:
     row = await run_to_row(graph, writer, db, DEMO_INPUTS["failed"].message)
     trace = trace_of(row)
@@ -95,7 +96,7 @@ async def test_a_failed_run_stores_the_trace_up_to_the_failing_node(
 
 
 async def test_a_retried_node_stores_each_attempt_in_the_trace(
-    graph: MonitoredGraph, writer: LogWriter, db: asyncpg.Connection
+    graph: Pregel, writer: LogWriter, db: asyncpg.Connection
 ) -> None:
     demo = DEMO_INPUTS["retried"]
     row = await run_to_row(graph, writer, db, demo.message)
@@ -109,7 +110,7 @@ async def test_a_retried_node_stores_each_attempt_in_the_trace(
 
 
 async def test_parallel_branches_share_a_step_and_subgraph_children_name_their_parent(
-    graph: MonitoredGraph, writer: LogWriter, db: asyncpg.Connection
+    graph: Pregel, writer: LogWriter, db: asyncpg.Connection
 ) -> None:
     row = await run_to_row(graph, writer, db, DEMO_INPUTS["parallel"].message)
     trace = trace_of(row)
@@ -129,7 +130,7 @@ async def test_parallel_branches_share_a_step_and_subgraph_children_name_their_p
 
 
 async def test_trace_entries_carry_iso_timestamps_and_timings(
-    graph: MonitoredGraph, writer: LogWriter, db: asyncpg.Connection
+    graph: Pregel, writer: LogWriter, db: asyncpg.Connection
 ) -> None:
     row = await run_to_row(graph, writer, db, DEMO_INPUTS["completed"].message)
     for entry in trace_of(row):

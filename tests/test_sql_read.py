@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from langgraph_execution_monitor.storage import queries
-from tests.factories import SEED_SUMMARY_KEYS, finished, started, write
+from tests.factories import SUMMARY_KEYS, finished, started, write
 
 
 async def listing(db: asyncpg.Connection, **filters: Any) -> dict[str, Any]:
@@ -69,7 +69,7 @@ async def test_listing_returns_the_seed_shape_newest_first(db: asyncpg.Connectio
         "failed",
         "completed",
     ]
-    assert set(page["logs"][0]) == SEED_SUMMARY_KEYS
+    assert set(page["logs"][0]) == SUMMARY_KEYS
     assert page["logs"][1]["failed_nodes"] == ["multi_platform_orchestrator"]
     assert page["logs"][1]["started_at"].endswith("Z")
 
@@ -211,10 +211,13 @@ async def test_stats_of_an_empty_window_are_zero(db: asyncpg.Connection) -> None
     assert await stats(db) == {
         "time_range_hours": 24,
         "total_executions": 0,
-        "by_status": {"completed": 0, "failed": 0, "partial": 0, "running": 0},
+        "by_status": {"completed": 0, "failed": 0, "partial": 0, "running": 0, "interrupted": 0},
         "success_rate": 0.0,
         "avg_duration_ms": None,
         "p95_duration_ms": None,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "total_tokens": 0,
         "failed_nodes_breakdown": {},
     }
 
@@ -223,7 +226,13 @@ async def test_stats_count_partial_apart_from_failed(db: asyncpg.Connection) -> 
     await seed_mixed_runs(db)
     result = await stats(db)
     assert result["total_executions"] == 5
-    assert result["by_status"] == {"completed": 2, "failed": 1, "partial": 1, "running": 1}
+    assert result["by_status"] == {
+        "completed": 2,
+        "failed": 1,
+        "partial": 1,
+        "running": 1,
+        "interrupted": 0,
+    }
     assert result["success_rate"] == 40.0
     assert result["avg_duration_ms"] == 250
     assert result["failed_nodes_breakdown"] == {"data_checker": 1, "multi_platform_orchestrator": 1}

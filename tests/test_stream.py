@@ -16,7 +16,7 @@ from httpx_sse import ServerSentEvent, aconnect_sse
 
 from langgraph_execution_monitor.live_events import Dropped, ExecutionBroadcaster, StreamFilters
 from tests.conftest import LiveServer
-from tests.factories import SEED_SUMMARY_KEYS, finished, started, write
+from tests.factories import SUMMARY_KEYS, finished, started, write
 
 STREAM = "/api/v1/monitoring/stream"
 
@@ -125,7 +125,7 @@ async def test_a_runs_start_and_finish_arrive_as_execution_events(
 
     (seq1, running), (seq2, done) = client.executions()
     assert (seq1, seq2) == (start_seq, finish_seq) and seq1 < seq2
-    assert set(running) == SEED_SUMMARY_KEYS and set(done) == SEED_SUMMARY_KEYS
+    assert set(running) == SUMMARY_KEYS and set(done) == SUMMARY_KEYS
     assert running["id"] == done["id"] == start.execution_id
     assert running["status"] == "running" and running["completed_at"] is None
     assert done["status"] == "partial" and done["failed_nodes"] == ["data_checker"]

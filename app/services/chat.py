@@ -3,9 +3,12 @@ case (the log records the error; the user gets an apology)."""
 
 import logging
 
+from langgraph.pregel import Pregel
+
 from app.agents.conversational_graph import initial_state, response_of
 from app.api.schemas import ChatResponse
-from langgraph_execution_monitor.capture import MonitoredGraph, new_execution_id
+from langgraph_execution_monitor.capture import new_execution_id
+from langgraph_execution_monitor.serialize import response_text
 
 logger = logging.getLogger(__name__)
 
@@ -13,7 +16,7 @@ APOLOGY = "Sorry, something went wrong while answering. The error has been logge
 
 
 async def run_chat_turn(
-    graph: MonitoredGraph, message: str, user_id: str, conversation_id: str | None
+    graph: Pregel, message: str, user_id: str, conversation_id: str | None
 ) -> ChatResponse:
     execution_id = new_execution_id()
     conversation_id = conversation_id or new_execution_id()
@@ -31,7 +34,7 @@ async def run_chat_turn(
             finished.failed_nodes,
             finished.error_summary,
         )
-        response = finished.response_message
+        response = response_text(finished.response_message)
     else:  # the monitor itself failed: answer from what the graph did
         status = "failed" if outcome.error else "completed"
         failed_nodes, error_summary = [], str(outcome.error) if outcome.error else None

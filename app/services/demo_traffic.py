@@ -5,9 +5,10 @@ import asyncio
 import logging
 import random
 
+from langgraph.pregel import Pregel
+
 from app.agents.conversational_graph import DEMO_INPUTS
 from app.services.chat import run_chat_turn
-from langgraph_execution_monitor.capture import MonitoredGraph
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +17,7 @@ USERS = ["dev-user-001", "dev-user-002", "dev-user-003"]
 WEIGHTS = {"completed": 6, "partial": 2, "failed": 1}
 
 
-async def run_demo_traffic(graph: MonitoredGraph, runs_per_s: float) -> None:
+async def run_demo_traffic(graph: Pregel, runs_per_s: float) -> None:
     conversations = [f"demo-conv-{i}" for i in range(5)]
     demos = list(DEMO_INPUTS.values())
     weights = [WEIGHTS.get(demo.status, 1) for demo in demos]

@@ -1,9 +1,11 @@
 """This app's execution monitor: the library's writer and monitor, configured from
 the app's settings, and the demo agent instrumented with them."""
 
+from langgraph.pregel import Pregel
+
 from app.agents.conversational_graph import build_graph, response_of
 from app.config import Settings
-from langgraph_execution_monitor.capture import ExecutionMonitor, MonitoredGraph
+from langgraph_execution_monitor.capture import ExecutionMonitor
 from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
 
 
@@ -22,7 +24,7 @@ def build_writer(settings: Settings, database_url: str) -> LogWriter:
     )
 
 
-def monitored_agent(settings: Settings, monitor: ExecutionMonitor) -> MonitoredGraph:
+def monitored_agent(settings: Settings, monitor: ExecutionMonitor) -> Pregel:
     """The demo agent, every run recorded by `monitor`."""
     return monitor.instrument(
         build_graph(node_delay=settings.agent_node_delay_s), response_of=response_of

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Status = Literal["running", "completed", "failed", "partial"]
+Status = Literal["running", "completed", "failed", "partial", "interrupted"]
 
 # PostgreSQL text cannot hold a NUL character: text parameters say so in the
 # schema, so such a value gets a 422 before it reaches the database.
@@ -26,6 +26,10 @@ class ExecutionSummary(BaseModel):
     total_duration_ms: int | None
     failed_nodes: list[str] = Field(description="Failed nodes, in order of failure")
     error_summary: str | None = Field(description="The first (root) error message")
+    input_tokens: int | None = Field(default=None, description="Summed over the run's LLM calls")
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    llm_calls: int | None = Field(default=None, description="Chat-model calls in the run")
 
 
 class TraceEntry(BaseModel):
@@ -40,10 +44,26 @@ class TraceEntry(BaseModel):
     step: int | None = Field(default=None, description="LangGraph superstep")
     parent: str | None = Field(default=None, description="Enclosing node of a subgraph node")
     attempt: int | None = Field(default=None, description="1-based; >1 for retries")
+    type: str | None = Field(default=None, description="node, task (functional API) or tool")
+    task_id: str | None = Field(default=None, description="LangGraph's task id")
+    branch: int | str | None = Field(
+        default=None, description="Send index of a fanned-out task; a tool call's id"
+    )
+    output: object | None = Field(
+        default=None, description="What it returned (JSON, capped; see `truncated`)"
+    )
+    error_type: str | None = Field(default=None, description="Exception class of a failure")
+    traceback: str | None = Field(default=None, description="The last frames of a failure")
+    llm_calls: list[dict[str, object]] | None = Field(
+        default=None, description="model, input/output/total tokens, duration of each call"
+    )
+    tokens: dict[str, int] | None = Field(default=None, description="input, output, total")
+    cached: bool | None = Field(default=None, description="A CachePolicy hit: it did not run")
 
 
 class ExecutionDetail(ExecutionSummary):
     execution_trace: list[TraceEntry]
+    input: object | None = Field(default=None, description="The run's input (JSON, capped)")
 
 
 class ExecutionPage(BaseModel):
@@ -62,6 +82,7 @@ class StatusCounts(BaseModel):
     failed: int
     partial: int
     running: int
+    interrupted: int = 0
 
 
 class ExecutionStats(BaseModel):
@@ -71,6 +92,9 @@ class ExecutionStats(BaseModel):
     success_rate: float = Field(description="completed / all, in percent, 2 decimals")
     avg_duration_ms: int | None
     p95_duration_ms: int | None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
     failed_nodes_breakdown: dict[str, int] = Field(
         description="Node -> number of runs it failed in (once per run)"
     )

@@ -30,8 +30,13 @@ SQL = load_queries()
 
 
 async def log_batch(db: Executor, columns: Sequence[Sequence[Any]]) -> int:
-    """`columns`: the 11 parallel arrays of log_batch, in its parameter order."""
+    """`columns`: the 11 parallel arrays of log_batch (the first release's writer)."""
     return await db.fetchval(SQL["log_batch"], *columns)
+
+
+async def log_batch_v2(db: Executor, columns: Sequence[Sequence[Any]]) -> int:
+    """`columns`: the 16 parallel arrays of log_batch_v2, in its parameter order."""
+    return await db.fetchval(SQL["log_batch_v2"], *columns)
 
 
 async def list_executions(

@@ -6,6 +6,10 @@
 -- Write a batch of start/finish events (parallel arrays); returns rows written.
 SELECT log_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
 
+-- name: log_batch_v2
+-- Write a batch with inputs and token totals (parallel arrays); returns rows written.
+SELECT log_batch_v2($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16);
+
 -- name: list_executions
 -- The filtered listing with its total, as the seed's JSON.
 SELECT list_executions($1, $2, $3, $4, $5, $6, $7)::text;

@@ -1,0 +1,400 @@
+"""Every use of LangGraph's and LangChain's internals, in one place, with a self-check.
+
+The capture needs three things no public API gives:
+
+- **Every task LangGraph runs**, of every graph (instrumented, built at run time, run
+  by a tool), nodes and functional ``@task`` calls alike, each attempt of a retry: the
+  runner's ``arun_with_retry`` / ``run_with_retry`` (``langgraph.pregel._runner``) are
+  wrapped so that, inside a monitored run only, the task's runnable is replaced by one
+  that records each attempt. Outside monitored runs the wrapper costs one context
+  variable read and returns LangGraph's own coroutine.
+- **Node timeouts** (TimeoutPolicy): ``langgraph.pregel._retry._arun_with_timeout``, so
+  that a timed-out attempt is a failed entry with the timeout as its error (LangGraph
+  cancels the attempt and raises ``NodeTimeoutError`` beside it).
+- **CachePolicy hits**, which never run: the loops' ``match_cached_writes``.
+
+And from langchain_core (public classes, patched methods): ``BaseChatModel.generate`` /
+``agenerate`` for LLM calls (model, tokens), ``BaseTool.run`` / ``arun`` for tool calls
+(name, status, time, error, also when ``ToolNode`` turns the error into a message).
+
+`install()` applies all of it once, after `self_check()` has verified that each piece is
+where it is expected; a missing piece is logged and counted (`problems`), that part of
+the capture is off, and the app keeps running. Supported: langgraph >= 1.0 (the lowest
+and highest release the package admits are tested in CI).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any
+
+from langgraph_execution_monitor.capture.recording import (
+    Frame,
+    current_frame,
+    current_run,
+    record_cached,
+    record_end,
+    record_llm_call,
+)
+from langgraph_execution_monitor.events import LLMCall
+
+logger = logging.getLogger("langgraph_execution_monitor.capture")
+
+PUSH = "__pregel_push"  # langgraph._internal._constants.PUSH
+START = "__start__"
+
+# What the self-check found wrong; empty when the capture is complete.
+problems: list[str] = []
+_installed = False
+
+
+class TaskProc:
+    """Stands in for a task's runnable (``PregelExecutableTask.proc``) during one task:
+    same input, same config, same result or exception; it records each attempt."""
+
+    __slots__ = ("branch", "frame", "inner", "kind", "name", "task_id")
+
+    def __init__(self, inner: Any, name: str, kind: str, task_id: str, branch: Any) -> None:
+        self.inner = inner
+        self.name = name
+        self.kind = kind
+        self.task_id = task_id
+        self.branch = branch
+        self.frame: Frame | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _begin(self, config: Any) -> Frame | None:
+        run = current_run.get()
+        if run is None or run.closed:
+            return None
+        try:
+            frame = Frame(run, self.name, config, self.kind, self.task_id, self.branch)
+        except Exception:
+            logger.exception("execution monitor: failed to record the start of %r", self.name)
+            return None
+        self.frame = frame
+        return frame
+
+    def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        frame = self._begin(config)
+        if frame is None:
+            return self.inner.invoke(input, config, **kwargs)
+        try:
+            result = self.inner.invoke(input, config, **kwargs)
+        except BaseException as exc:
+            record_end(frame, exc, None)
+            raise
+        record_end(frame, None, result)
+        return result
+
+    async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        frame = self._begin(config)
+        if frame is None:
+            return await self.inner.ainvoke(input, config, **kwargs)
+        try:
+            if kwargs:
+                result = await self.inner.ainvoke(input, config, **kwargs)
+            else:  # LangGraph passes none: spare it the ** unpacking
+                result = await self.inner.ainvoke(input, config)
+        except BaseException as exc:
+            record_end(frame, exc, None)
+            raise
+        record_end(frame, None, result)
+        return result
+
+    def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        frame = self._begin(config)
+        if frame is None:
+            yield from self.inner.stream(input, config, **kwargs)
+            return
+        try:
+            yield from self.inner.stream(input, config, **kwargs)
+        except BaseException as exc:
+            record_end(frame, exc, None)
+            raise
+        record_end(frame, None, None)
+
+    async def astream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        frame = self._begin(config)
+        if frame is None:
+            async for chunk in self.inner.astream(input, config, **kwargs):
+                yield chunk
+            return
+        try:
+            async for chunk in self.inner.astream(input, config, **kwargs):
+                yield chunk
+        except BaseException as exc:
+            record_end(frame, exc, None)
+            raise
+        record_end(frame, None, None)
+
+
+def _take_over(task: Any) -> None:
+    """Put a `TaskProc` in front of this task's runnable (the task is LangGraph's frozen
+    dataclass, made for this step only)."""
+    proc = task.proc
+    if proc.__class__ is TaskProc or task.name == START:
+        return
+    path = task.path
+    kind = "node"
+    branch = None
+    if path and path[0] == PUSH:
+        if len(path) > 2:  # (PUSH, parent path, index, parent task id, Call): a @task call
+            kind = "task"
+        elif len(path) == 2 and isinstance(path[1], int):  # (PUSH, index of the Send)
+            branch = path[1]
+    object.__setattr__(task, "proc", TaskProc(proc, task.name, kind, task.id, branch))
+
+
+def _hook_runner(runner: Any) -> None:
+    arun_with_retry = runner.arun_with_retry
+    run_with_retry = runner.run_with_retry
+
+    def arun_with_retry_monitored(
+        task: Any, retry_policy: Any, stream: bool = False, configurable: Any = None
+    ) -> Any:
+        # Returns LangGraph's own coroutine: no extra layer for the runner to await.
+        if current_run.get() is not None:
+            try:
+                _take_over(task)
+            except Exception:
+                logger.exception("execution monitor: cannot follow task %r", task.name)
+        return arun_with_retry(task, retry_policy, stream, configurable)
+
+    def run_with_retry_monitored(task: Any, retry_policy: Any, configurable: Any = None) -> Any:
+        if current_run.get() is not None:
+            try:
+                _take_over(task)
+            except Exception:
+                logger.exception("execution monitor: cannot follow task %r", task.name)
+        return run_with_retry(task, retry_policy, configurable)
+
+    arun_with_retry_monitored.__wrapped__ = arun_with_retry  # type: ignore[attr-defined]
+    run_with_retry_monitored.__wrapped__ = run_with_retry  # type: ignore[attr-defined]
+    runner.arun_with_retry = arun_with_retry_monitored
+    runner.run_with_retry = run_with_retry_monitored
+
+
+def _hook_timeouts(retry: Any) -> None:
+    arun_with_timeout = retry._arun_with_timeout
+
+    async def arun_with_timeout_monitored(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await arun_with_timeout(*args, **kwargs)
+        except Exception as exc:
+            if type(exc).__name__ == "NodeTimeoutError":
+                proc = args[0].proc if args else None
+                frame = getattr(proc, "frame", None) if isinstance(proc, TaskProc) else None
+                if frame is not None and not frame.ended:
+                    record_end(frame, exc, None, "failed")
+            raise
+
+    arun_with_timeout_monitored.__wrapped__ = arun_with_timeout  # type: ignore[attr-defined]
+    retry._arun_with_timeout = arun_with_timeout_monitored
+
+
+def _record_cache_hits(tasks: Any) -> None:
+    run = current_run.get()
+    if run is None or run.closed or not tasks:
+        return
+    for task in tasks:
+        try:
+            record_cached(run, task.name, task.config, task.id, dict(task.writes))
+        except Exception:
+            logger.exception("execution monitor: cannot record the cache hit of %r", task.name)
+
+
+def _hook_cache(loop_module: Any) -> None:
+    sync_loop, async_loop = loop_module.SyncPregelLoop, loop_module.AsyncPregelLoop
+    match = sync_loop.match_cached_writes
+    amatch = async_loop.amatch_cached_writes
+
+    def match_cached_writes(self: Any) -> Any:
+        matched = match(self)
+        if matched:
+            _record_cache_hits(matched)
+        return matched
+
+    async def amatch_cached_writes(self: Any) -> Any:
+        matched = await amatch(self)
+        if matched:
+            _record_cache_hits(matched)
+        return matched
+
+    match_cached_writes.__wrapped__ = match  # type: ignore[attr-defined]
+    amatch_cached_writes.__wrapped__ = amatch  # type: ignore[attr-defined]
+    sync_loop.match_cached_writes = match_cached_writes
+    async_loop.amatch_cached_writes = amatch_cached_writes
+
+
+def _model_name(model: Any) -> str | None:
+    for attribute in ("model_name", "model", "model_id"):
+        value = getattr(model, attribute, None)
+        if isinstance(value, str):
+            return value
+    return type(model).__name__
+
+
+def _record_generations(model: Any, result: Any, start: float) -> None:
+    end = time.perf_counter()
+    name = _model_name(model)
+    for generations in getattr(result, "generations", None) or ():
+        message = getattr(generations[0], "message", None) if generations else None
+        record_llm_call(LLMCall(name, message, start, end, None))
+
+
+def _hook_chat_models(chat_models: Any) -> None:
+    base = chat_models.BaseChatModel
+    generate, agenerate = base.generate, base.agenerate
+
+    def generate_monitored(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if current_run.get() is None:
+            return generate(self, *args, **kwargs)
+        start = time.perf_counter()
+        try:
+            result = generate(self, *args, **kwargs)
+        except BaseException as exc:
+            record_llm_call(LLMCall(_model_name(self), None, start, time.perf_counter(), exc))
+            raise
+        _record_generations(self, result, start)
+        return result
+
+    async def agenerate_monitored(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if current_run.get() is None:
+            return await agenerate(self, *args, **kwargs)
+        start = time.perf_counter()
+        try:
+            result = await agenerate(self, *args, **kwargs)
+        except BaseException as exc:
+            record_llm_call(LLMCall(_model_name(self), None, start, time.perf_counter(), exc))
+            raise
+        _record_generations(self, result, start)
+        return result
+
+    generate_monitored.__wrapped__ = generate  # type: ignore[attr-defined]
+    agenerate_monitored.__wrapped__ = agenerate  # type: ignore[attr-defined]
+    base.generate = generate_monitored
+    base.agenerate = agenerate_monitored
+
+
+def _tool_frame(tool: Any, kwargs: dict[str, Any]) -> Frame | None:
+    run = current_run.get()
+    if run is None or run.closed:
+        return None
+    try:
+        return Frame(
+            run, str(tool.name), kwargs.get("config"), "tool", None, kwargs.get("tool_call_id")
+        )
+    except Exception:
+        logger.exception("execution monitor: failed to record the start of a tool")
+        return None
+
+
+def _end_tool(frame: Frame, result: Any) -> None:
+    # A tool's own handle_tool_error (or ToolNode's) answers with an error message.
+    if getattr(result, "status", None) == "error" and frame.error is None:
+        content = getattr(result, "content", None)
+        frame.error = content if isinstance(content, str) and content else "tool error"
+    record_end(frame, None, result)
+
+
+def _hook_tools(tools: Any) -> None:
+    base = tools.BaseTool
+    run, arun = base.run, base.arun
+
+    def run_monitored(self: Any, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
+        frame = _tool_frame(self, kwargs)
+        if frame is None:
+            return run(self, tool_input, *args, **kwargs)
+        try:
+            result = run(self, tool_input, *args, **kwargs)
+        except BaseException as exc:
+            record_end(frame, exc, None)
+            raise
+        _end_tool(frame, result)
+        return result
+
+    async def arun_monitored(self: Any, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
+        frame = _tool_frame(self, kwargs)
+        if frame is None:
+            return await arun(self, tool_input, *args, **kwargs)
+        try:
+            result = await arun(self, tool_input, *args, **kwargs)
+        except BaseException as exc:
+            record_end(frame, exc, None)
+            raise
+        _end_tool(frame, result)
+        return result
+
+    run_monitored.__wrapped__ = run  # type: ignore[attr-defined]
+    arun_monitored.__wrapped__ = arun  # type: ignore[attr-defined]
+    base.run = run_monitored
+    base.arun = arun_monitored
+
+
+def self_check() -> list[str]:
+    """What is not where the capture expects it (empty: all is well)."""
+    found: list[str] = []
+    try:
+        from langgraph._internal import _constants
+        from langgraph.pregel import _loop, _retry, _runner
+        from langgraph.types import PregelExecutableTask
+    except Exception as error:
+        return [f"langgraph internals cannot be imported: {error!r}"]
+    for module, name in (
+        (_runner, "arun_with_retry"),
+        (_runner, "run_with_retry"),
+        (_retry, "_arun_with_timeout"),
+    ):
+        if not callable(getattr(module, name, None)):
+            found.append(f"{module.__name__}.{name} is missing")
+    for cls, name in (
+        (_loop.SyncPregelLoop, "match_cached_writes"),
+        (_loop.AsyncPregelLoop, "amatch_cached_writes"),
+    ):
+        if not callable(getattr(cls, name, None)):
+            found.append(f"{cls.__name__}.{name} is missing")
+    fields = {f.name for f in dataclasses.fields(PregelExecutableTask)}
+    missing = {"name", "proc", "path", "id", "config"} - fields
+    if missing:
+        found.append(f"PregelExecutableTask lacks {sorted(missing)}")
+    if getattr(_constants, "PUSH", None) != PUSH:
+        found.append("langgraph's PUSH marker changed")
+    if getattr(_constants, "CONFIG_KEY_RUNTIME", None) != "__pregel_runtime":
+        found.append("langgraph's runtime config key changed")
+    return found
+
+
+def install() -> list[str]:
+    """Apply the hooks once; returns the problems found (also kept in `problems`)."""
+    global _installed
+    if _installed:
+        return problems
+    _installed = True
+    problems.extend(self_check())
+    if problems:
+        for problem in problems:
+            logger.error("execution monitor: %s; node traces are incomplete", problem)
+        return problems
+    from langgraph.pregel import _loop, _retry, _runner
+
+    _hook_runner(_runner)
+    _hook_timeouts(_retry)
+    _hook_cache(_loop)
+    try:
+        from langchain_core.language_models import chat_models
+        from langchain_core.tools import base as tools
+
+        _hook_chat_models(chat_models)
+        _hook_tools(tools)
+    except Exception as error:  # langchain_core moved something
+        problems.append(f"langchain_core hooks failed: {error!r}")
+        logger.exception("execution monitor: LLM and tool calls are not captured")
+    return problems
+
+
+__all__ = ["current_frame", "install", "problems", "self_check"]

@@ -1,0 +1,342 @@
+"""The state of a monitored run while it runs, and the trace entries it collects.
+
+Two context variables say which run the code belongs to and which node (or task, or
+tool) runs now. LangGraph runs each task in an asyncio task (or a thread) that copies
+the context, so both reach every node of every graph that runs inside the run,
+subgraphs and graphs built at run time included, and the tools those nodes call.
+A frame records one execution (one attempt of a node, one task call, one tool call);
+its entry is appended to the run's trace when it ends.
+
+Outcome rules for an entry:
+
+- It raised: ``failed`` (its error is str(exc), the exception type when empty), unless
+  it is LangGraph control flow: ``interrupt()`` is ``interrupted``,
+  ``Command(graph=PARENT)`` is ``completed``.
+- Node code that catches an error and calls `report_node_error`: ``failed``, with the
+  first reported error, while the run goes on.
+- A sibling LangGraph cancels because another task failed: ``cancelled`` (a node that
+  raises ``CancelledError`` itself is a failure).
+- A tool whose error ``ToolNode`` turned into an error message: ``failed``.
+- RetryPolicy: each attempt is an entry; an attempt that failed and was followed by a
+  retry of the same task (or of an enclosing one) is not a failure of the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextvars import ContextVar
+from functools import partial
+from typing import Any
+
+from langgraph_execution_monitor.events import LLMCall, TraceEntry
+
+logger = logging.getLogger("langgraph_execution_monitor.capture")
+
+_new_entry = partial(tuple.__new__, TraceEntry)
+
+
+def error_message(error: BaseException | str) -> str:
+    if isinstance(error, str):
+        return error
+    try:
+        return str(error) or type(error).__name__
+    except Exception:  # a __str__ that raises
+        return type(error).__name__
+
+
+class Run:
+    """Mutable state of one monitored run; lives only in the context of that run."""
+
+    __slots__ = (
+        "closed",
+        "conversation_id",
+        "execution_id",
+        "failures",
+        "input",
+        "interrupted",
+        "llm_calls",
+        "notes",
+        "offset",
+        "request",
+        "slot",
+        "t0_perf",
+        "t0_wall",
+        "trace",
+        "user_id",
+    )
+
+    def __init__(
+        self,
+        execution_id: str,
+        user_id: str,
+        conversation_id: str | None,
+        request: Any,
+        input: Any,
+    ) -> None:
+        self.execution_id = execution_id
+        self.user_id = user_id
+        self.conversation_id = conversation_id
+        self.request = request
+        self.input = input
+        self.t0_wall = time.time()
+        self.t0_perf = time.perf_counter()
+        self.offset = self.t0_wall - self.t0_perf  # perf_counter reading -> time.time()
+        self.trace: list[TraceEntry] = []
+        # [task ids of the frame and its ancestors, name, error, superseded]: superseded
+        # once a retry of any of those tasks starts.
+        self.failures: list[list[Any]] = []
+        self.interrupted = False
+        self.llm_calls: list[LLMCall] | None = None  # calls made outside any node
+        self.notes: list[str] | None = None  # refused identifiers, for the error summary
+        self.slot: Any = None  # where `arun` wants the finish event
+        # Set when the finish event is built: a late entry (a sibling whose cancellation
+        # lands after the run raised) must not change a trace handed to the sink.
+        self.closed = False
+
+
+class Frame:
+    """One execution in progress. Creating it makes it the current frame (in the
+    context of its task); `end_frame` makes the previous one current again."""
+
+    __slots__ = (
+        "attempt",
+        "branch",
+        "ended",
+        "error",
+        "kind",
+        "llm_calls",
+        "name",
+        "parent",
+        "parent_path",
+        "path",
+        "run",
+        "start",
+        "step",
+        "task_id",
+        "token",
+    )
+
+    def __init__(
+        self,
+        run: Run,
+        name: str,
+        config: Any,
+        kind: str = "node",
+        task_id: str | None = None,
+        branch: Any = None,
+    ) -> None:
+        self.run = run
+        self.name = name
+        parent = current_frame.get()
+        # The parent only counts when it belongs to the same run.
+        if parent is None or parent.run is not run:
+            self.parent = self.parent_path = None
+            self.path = name
+        else:
+            self.parent = parent
+            self.parent_path = parent.path
+            self.path = f"{parent.path}/{name}"
+        self.kind = kind
+        self.task_id = task_id
+        self.branch = branch
+        self.error: str | None = None
+        self.llm_calls: list[LLMCall] | None = None
+        self.ended = False
+        step = None
+        attempt = 1
+        if config:
+            meta = config.get("metadata")
+            if meta:
+                step = meta.get("langgraph_step")
+            configurable = config.get("configurable")
+            if configurable:
+                info = getattr(configurable.get(RUNTIME_KEY), "execution_info", None)
+                if info is not None:
+                    attempt = info.node_attempt or 1
+                    if attempt > 1 and run.failures and task_id is not None:
+                        supersede(run, task_id)
+        self.step = step
+        self.attempt = attempt
+        self.token = current_frame.set(self)
+        self.start = time.perf_counter()
+
+
+RUNTIME_KEY = "__pregel_runtime"  # langgraph._internal._constants.CONFIG_KEY_RUNTIME
+
+current_run: ContextVar[Run | None] = ContextVar("execution_monitor_run", default=None)
+current_frame: ContextVar[Frame | None] = ContextVar("execution_monitor_node", default=None)
+
+
+def task_chain(frame: Frame | None) -> tuple[Any, ...]:
+    chain = []
+    while frame is not None:
+        chain.append(frame.task_id)
+        frame = frame.parent
+    return tuple(chain)
+
+
+def supersede(run: Run, task_id: str) -> None:
+    """A retry of a task starts: failures inside its earlier attempts were not the
+    task's last word (if the retry fails too, that failure is recorded afresh)."""
+    for failure in run.failures:
+        if task_id in failure[0]:
+            failure[3] = True
+
+
+def cancelled_from_outside() -> bool:
+    task = asyncio.current_task()
+    # cancelling() > 0: someone (LangGraph, after a sibling failed, or the caller)
+    # asked this task to stop. 0: the body raised CancelledError itself.
+    return task is None or task.cancelling() > 0
+
+
+def record_end(
+    frame: Frame, exc: BaseException | None, output: Any, status: str | None = None
+) -> None:
+    """Append the frame's entry to its run's trace (once)."""
+    end = time.perf_counter()
+    try:
+        current_frame.reset(frame.token)
+    except ValueError:
+        # Reset from another context (an iterator finished elsewhere): nothing leaks,
+        # since that other context never saw our value.
+        pass
+    if frame.ended:
+        return
+    frame.ended = True
+    run = frame.run
+    if run.closed:
+        return
+    try:
+        _append(frame, run, exc, output, status, end)
+    except Exception:
+        logger.exception("execution monitor: failed to record the end of %r", frame.name)
+
+
+def _append(
+    frame: Frame, run: Run, exc: BaseException | None, output: Any, status: str | None, end: float
+) -> None:
+    error = frame.error
+    if status is None:
+        if exc is None:
+            status = "completed" if error is None else "failed"
+        elif is_control_flow(exc):
+            if type(exc).__name__ == "ParentCommand":
+                status = "completed" if error is None else "failed"
+            else:
+                status = "interrupted"
+                run.interrupted = True
+        elif isinstance(exc, asyncio.CancelledError) and cancelled_from_outside():
+            status = "cancelled"
+        else:
+            status = "failed"
+    if status == "failed":
+        if error is None:
+            error = error_message(exc) if exc is not None else "failed"
+        run.failures.append([task_chain(frame), frame.name, error, False])
+    else:
+        error = None
+        exc = None
+    run.trace.append(
+        _new_entry(
+            (
+                frame.name,
+                status,
+                frame.start,
+                end,
+                run.offset,
+                error,
+                frame.step,
+                frame.parent_path,
+                frame.attempt,
+                frame.kind,
+                frame.task_id,
+                frame.branch,
+                output if status == "completed" else None,
+                exc,
+                frame.llm_calls,
+                False,
+            )
+        )
+    )
+
+
+def record_cached(run: Run, name: str, config: Any, task_id: str, output: Any) -> None:
+    """A task whose writes came from its CachePolicy's cache: an entry marked cached."""
+    now = time.perf_counter()
+    parent = current_frame.get()
+    step = (config.get("metadata") or {}).get("langgraph_step") if config else None
+    run.trace.append(
+        _new_entry(
+            (
+                name,
+                "completed",
+                now,
+                now,
+                run.offset,
+                None,
+                step,
+                parent.path if parent is not None and parent.run is run else None,
+                1,
+                "node",
+                task_id,
+                None,
+                output,
+                None,
+                None,
+                True,
+            )
+        )
+    )
+
+
+_CONTROL_FLOW: tuple[type[BaseException], ...] = ()
+
+
+def is_control_flow(exc: BaseException) -> bool:
+    global _CONTROL_FLOW
+    if not _CONTROL_FLOW:
+        from langgraph.errors import GraphBubbleUp
+
+        _CONTROL_FLOW = (GraphBubbleUp,)
+    return isinstance(exc, _CONTROL_FLOW)
+
+
+def report_node_error(error: BaseException | str) -> None:
+    """Mark the node that is running now as failed, while the run goes on.
+
+    Call it where node code catches an error and carries on (a fallback, a skipped
+    platform): the node's trace entry becomes ``failed`` with this error (the first one
+    reported wins), its name goes to ``failed_nodes``, and a run that still answers is
+    ``partial``. Outside a monitored run it does nothing, and it never raises.
+    """
+    try:
+        frame = current_frame.get()
+        if frame is not None and frame.error is None:
+            frame.error = error_message(error)
+    except Exception:
+        logger.exception("execution monitor: report_node_error failed")
+
+
+def current_execution_id() -> str | None:
+    """The id of the monitored run this code runs in (inside a node), else None."""
+    run = current_run.get()
+    return None if run is None else run.execution_id
+
+
+def record_llm_call(call: LLMCall) -> None:
+    """A chat-model call: kept on the frame it ran in (or the run, outside nodes)."""
+    run = current_run.get()
+    if run is None or run.closed:
+        return
+    frame = current_frame.get()
+    if frame is not None and frame.run is run and not frame.ended:
+        if frame.llm_calls is None:
+            frame.llm_calls = []
+        frame.llm_calls.append(call)
+    else:
+        if run.llm_calls is None:
+            run.llm_calls = []
+        run.llm_calls.append(call)

@@ -1,0 +1,311 @@
+"""What a run's objects become when stored: text for messages, compact JSON for the rest.
+
+Runs in the writer, never on the hot path. Nothing is ever stored as a Python repr:
+messages become their text, anything else JSON (pydantic models, dataclasses,
+LangChain messages, datetimes, UUIDs, bytes, sets, objects with attributes), and a value
+that cannot be read at all (a ``__str__`` or property that raises, a cycle) becomes a
+visible marker. Every output has a size cap, marked where it was cut.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from langgraph_execution_monitor.events import LLMCall, TraceEntry
+
+DEFAULT_MAX_OUTPUT_CHARS = 16_384
+TRACEBACK_MAX_FRAMES = 8
+TRACEBACK_MAX_CHARS = 4_000
+
+# Keys of an input that hold the user's message, in the order they are tried.
+_MESSAGE_KEYS = ("messages", "message", "request_message", "input", "query", "question")
+_HUMAN_ROLES = ("human", "user")
+_AI_ROLES = ("ai", "assistant")
+
+
+# -- JSON of anything -------------------------------------------------------------
+
+
+def _default(value: Any) -> Any:
+    """orjson's fallback for what it does not know."""
+    to_json = getattr(value, "to_json", None)
+    if _is_message(value):
+        return _message_dict(value)
+    if hasattr(value, "model_dump"):  # pydantic v2
+        return value.model_dump(mode="json")
+    if isinstance(value, bytes | bytearray | memoryview):
+        raw = bytes(value)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"base64": base64.b64encode(raw[:65_536]).decode(), "bytes": len(raw)}
+    if isinstance(value, set | frozenset):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if callable(to_json):  # langchain Serializable
+        return to_json()
+    if hasattr(value, "__dict__") and not isinstance(value, type):
+        return {"type": type(value).__qualname__, **vars(value)}
+    if hasattr(value, "_asdict"):
+        return value._asdict()
+    return {"type": type(value).__qualname__}
+
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def to_json(value: Any, max_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS) -> str:
+    """Compact JSON text of any value, at most about ``max_chars`` long: past it, a JSON
+    object saying how long it was, with its beginning as a string."""
+    try:
+        text = orjson.dumps(value, default=_default, option=_OPTIONS).decode()
+    except Exception as error:  # a cycle, a raising property, lone surrogates
+        text = _careful_json(value, error)
+    if "\\u0000" in text:  # jsonb refuses NUL
+        text = text.replace("\\u0000", "\\ufffd")
+    if max_chars is not None and len(text) > max_chars:
+        preview = text[:max_chars]
+        text = orjson.dumps(
+            {"truncated": True, "chars": len(text), "preview": _clean_text(preview)}
+        ).decode()
+    return text
+
+
+def _careful_json(value: Any, error: Exception) -> str:
+    try:  # lone surrogates: encode with replacement, then try again
+        return orjson.dumps(_scrub(value, 0), default=_default, option=_OPTIONS).decode()
+    except Exception:
+        return orjson.dumps(
+            {"unserializable": type(value).__qualname__, "error": type(error).__name__}
+        ).decode()
+
+
+def _scrub(value: Any, depth: int) -> Any:
+    """A copy with every string made storable (depth-limited: cycles end as markers)."""
+    if depth > 50:
+        return {"truncated": True, "reason": "nested too deep"}
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, Mapping):
+        return {_clean_text(str(k)): _scrub(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_scrub(v, depth + 1) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    try:
+        return _scrub(_default(value), depth + 1)
+    except Exception as error:
+        return {"unserializable": type(value).__qualname__, "error": type(error).__name__}
+
+
+def _clean_text(text: str) -> str:
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def jsonable(value: Any, max_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS) -> Any:
+    """The JSON value that `to_json` would store."""
+    return orjson.loads(to_json(value, max_chars))
+
+
+# -- messages ---------------------------------------------------------------------
+
+
+def _is_message(value: Any) -> bool:
+    # langchain_core's BaseMessage without importing it here: every message has
+    # `type` and `content`, and is not a plain mapping.
+    return (
+        not isinstance(value, Mapping)
+        and hasattr(value, "content")
+        and isinstance(getattr(value, "type", None), str)
+    )
+
+
+def _message_dict(message: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": message.type, "content": message.content}
+    for key in ("name", "tool_calls", "tool_call_id", "status", "usage_metadata"):
+        value = getattr(message, key, None)
+        if value:
+            out[key] = value
+    return out
+
+
+def content_text(content: Any) -> str | None:
+    """The text of a message's content: a string, or the text parts of content blocks."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, Mapping) and isinstance(block.get("text"), str):
+                parts.append(block["text"])
+        if parts:
+            return "".join(parts)
+    return to_json(content)
+
+
+def _role_and_content(message: Any) -> tuple[str | None, Any]:
+    if isinstance(message, str):
+        return "human", message
+    if isinstance(message, Mapping):
+        return message.get("role") or message.get("type"), message.get("content")
+    if isinstance(message, tuple | list) and len(message) == 2 and isinstance(message[0], str):
+        return message[0], message[1]
+    if _is_message(message):
+        return message.type, message.content
+    return None, None
+
+
+def message_text(message: Any) -> str | None:
+    """The text of one message (a LangChain message, a dict, a ``(role, content)``
+    tuple or a plain string)."""
+    _role, content = _role_and_content(message)
+    return content_text(content)
+
+
+def _last_with_role(messages: Any, roles: tuple[str, ...]) -> Any:
+    if isinstance(messages, str):
+        return messages if "human" in roles else None
+    if not isinstance(messages, Sequence):
+        messages = [messages]
+    for message in reversed(messages):
+        role, content = _role_and_content(message)
+        if role in roles and content is not None:
+            return message
+    return None
+
+
+def request_text(value: Any) -> str:
+    """The request of a run: the text of the last human message of a ``messages`` or
+    ``message`` input, another known key's text, else the input as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        for key in _MESSAGE_KEYS:
+            item = value.get(key)
+            if item is None:
+                continue
+            if isinstance(item, str):
+                return item
+            if key in ("messages", "message"):
+                last = _last_with_role(item, _HUMAN_ROLES)
+                if last is not None:
+                    return message_text(last) or ""
+    elif _is_message(value):
+        return message_text(value) or ""
+    return to_json(value)
+
+
+def response_text(value: Any) -> str | None:
+    """The answer of a run: text as is, a message's text, the last AI message of a
+    state with ``messages``, its ``response`` key, else compact JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    if _is_message(value):
+        return message_text(value)
+    if isinstance(value, Mapping):
+        messages = value.get("messages")
+        if messages:
+            last = _last_with_role(messages, _AI_ROLES)
+            if last is not None:
+                return message_text(last)
+        if isinstance(value.get("response"), str):
+            return value["response"]
+    return to_json(value)
+
+
+# -- trace entries ----------------------------------------------------------------
+
+
+def llm_call_dict(call: LLMCall) -> dict[str, Any]:
+    message = call.message
+    usage = getattr(message, "usage_metadata", None) or {}
+    metadata = getattr(message, "response_metadata", None) or {}
+    model = metadata.get("model_name") or metadata.get("model") or call.model
+    out: dict[str, Any] = {
+        "model": model,
+        "input_tokens": usage.get("input_tokens"),
+        "output_tokens": usage.get("output_tokens"),
+        "total_tokens": usage.get("total_tokens"),
+        "duration_ms": int((call.end - call.start) * 1e6 + 0.5) / 1000.0,
+    }
+    if call.error is not None:
+        out["error"] = str(call.error) or type(call.error).__name__
+    return out
+
+
+def trimmed_traceback(error: BaseException) -> str:
+    """The last frames of a traceback, capped in length."""
+    frames = traceback.extract_tb(error.__traceback__)[-TRACEBACK_MAX_FRAMES:]
+    lines = traceback.format_list(frames)
+    lines.extend(traceback.format_exception_only(type(error), error))
+    text = "".join(lines)
+    return text[-TRACEBACK_MAX_CHARS:]
+
+
+def entry_dict(
+    entry: TraceEntry, max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS
+) -> dict[str, Any]:
+    """The stored format of an entry, with float timestamps (the writer makes them
+    ISO-8601): the seed's node, status, execution_time_ms, error (failed entries only)
+    and timestamp (when it ended); then started_at, step, parent, attempt, type,
+    task_id, and where they apply branch, output, error_type, traceback, llm_calls,
+    tokens and cached."""
+    start, end, clock = entry.start, entry.end, entry.clock
+    out: dict[str, Any] = {
+        "node": entry.node,
+        "status": entry.status,
+        "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
+    }
+    if entry.status == "failed":
+        out["error"] = entry.error
+    out["timestamp"] = clock + end
+    out["started_at"] = clock + start
+    out["step"] = entry.step
+    out["parent"] = entry.parent
+    out["attempt"] = entry.attempt
+    out["type"] = entry.kind
+    out["task_id"] = entry.task_id
+    if entry.branch is not None:
+        out["branch"] = entry.branch
+    if entry.cached:
+        out["cached"] = True
+    if entry.output is not None:
+        out["output"] = orjson.Fragment(to_json(entry.output, max_output_chars))
+    if entry.exception is not None and entry.status == "failed":
+        out["error_type"] = type(entry.exception).__name__
+        out["traceback"] = trimmed_traceback(entry.exception)
+    if entry.llm_calls:
+        calls = [llm_call_dict(call) for call in entry.llm_calls]
+        out["llm_calls"] = calls
+        out["tokens"] = {
+            "input": sum(c["input_tokens"] or 0 for c in calls),
+            "output": sum(c["output_tokens"] or 0 for c in calls),
+            "total": sum(c["total_tokens"] or 0 for c in calls),
+        }
+    return out
+
+
+def plain(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry dict with its output as a JSON value rather than a pre-encoded fragment."""
+    if isinstance(entry.get("output"), orjson.Fragment):
+        return orjson.loads(orjson.dumps(entry))
+    return entry
