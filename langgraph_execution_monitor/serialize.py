@@ -172,6 +172,10 @@ def _role_and_content(message: Any) -> tuple[str | None, Any]:
     return None, None
 
 
+def _is_block(item: Any) -> bool:
+    return isinstance(item, str) or (isinstance(item, Mapping) and "type" in item)
+
+
 def message_text(message: Any) -> str | None:
     """The text of one message (a LangChain message, a dict, a ``(role, content)``
     tuple or a plain string)."""
@@ -221,6 +225,8 @@ def response_text(value: Any) -> str | None:
         return value
     if _is_message(value):
         return message_text(value)
+    if isinstance(value, list) and value and all(_is_block(item) for item in value):
+        return content_text(value)
     if isinstance(value, Mapping):
         messages = value.get("messages")
         if messages:

@@ -27,6 +27,7 @@ from app.config import Settings
 from langgraph_execution_monitor.storage.embedded import start_embedded
 from langgraph_execution_monitor.storage.migrate import migrate
 from langgraph_execution_monitor.storage.urls import database_name, with_database
+from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
 
 SESSION_TAG = f"elm_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
@@ -104,6 +105,17 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture
+async def writer(database_url: str) -> AsyncIterator[LogWriter]:
+    """A background writer for this test's database, stopped (drained) after it."""
+    log_writer = LogWriter(
+        writer_pool_factory(database_url, 2), flush_interval_s=0.01, stale_after_s=None
+    )
+    log_writer.start()
+    yield log_writer
+    await log_writer.stop(5)
 
 
 @pytest.fixture

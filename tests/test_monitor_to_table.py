@@ -4,7 +4,6 @@ the background writer, end up as the right rows of `execution_logs`."""
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -14,16 +13,6 @@ from langgraph.pregel import Pregel
 from app.agents.conversational_graph import DEMO_INPUTS, build_graph, initial_state, response_of
 from langgraph_execution_monitor.capture import ExecutionMonitor, new_execution_id
 from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
-
-
-@pytest.fixture
-async def writer(database_url: str) -> AsyncIterator[LogWriter]:
-    log_writer = LogWriter(
-        writer_pool_factory(database_url, 2), flush_interval_s=0.01, stale_after_s=None
-    )
-    log_writer.start()
-    yield log_writer
-    await log_writer.stop(5)
 
 
 @pytest.fixture

@@ -142,11 +142,11 @@ def _take_over(task: Any) -> None:
     path = task.path
     kind = "node"
     branch = None
-    if path and path[0] == PUSH:
-        if len(path) > 2:  # (PUSH, parent path, index, parent task id, Call): a @task call
-            kind = "task"
-        elif len(path) == 2 and isinstance(path[1], int):  # (PUSH, index of the Send)
+    if path and path[0] == PUSH and len(path) > 1:
+        if isinstance(path[1], int):  # (PUSH, index of the Send, ...)
             branch = path[1]
+        elif isinstance(path[1], tuple):  # (PUSH, parent path, index, parent id, Call)
+            kind = "task"
     object.__setattr__(task, "proc", TaskProc(proc, task.name, kind, task.id, branch))
 
 

@@ -43,17 +43,23 @@ def default_response(state: Any) -> Any:
     if state.__class__ is dict or isinstance(state, Mapping):
         messages = state.get("messages")
         if messages and isinstance(messages, list):
-            for message in reversed(messages):
-                if getattr(message, "type", None) == "ai":
-                    return message
-                if isinstance(message, Mapping) and message.get("role") in ("ai", "assistant"):
-                    return message
-            return None
+            return _last_ai_message(messages)
         response = state.get("response")
         if response is not None:
             return response
         return state or None
+    if state.__class__ is list and state and hasattr(state[-1], "content"):
+        return _last_ai_message(state)  # output_keys="messages": the list itself
     return state
+
+
+def _last_ai_message(messages: list[Any]) -> Any:
+    for message in reversed(messages):
+        if getattr(message, "type", None) == "ai":
+            return message
+        if isinstance(message, Mapping) and message.get("role") in ("ai", "assistant"):
+            return message
+    return None
 
 
 def _is_empty(response: Any) -> bool:
@@ -79,7 +85,7 @@ def finished_event(
     completed_at = run.t0_wall + (time.perf_counter() - run.t0_perf)
     failed_nodes: list[str] = []
     error_summary: str | None = None
-    for _tasks, node, error, superseded in run.failures:
+    for _tasks, node, error, superseded, *_ in run.failures:
         if superseded:
             continue
         if error_summary is None:

@@ -84,8 +84,9 @@ class Run:
         self.t0_perf = time.perf_counter()
         self.offset = self.t0_wall - self.t0_perf  # perf_counter reading -> time.time()
         self.trace: list[TraceEntry] = []
-        # [task ids of the frame and its ancestors, name, error, superseded]: superseded
-        # once a retry of any of those tasks starts.
+        # [task ids of the frame and its ancestors, name, error, superseded, exception,
+        # kind]: superseded once a retry of any of those tasks starts (or when the
+        # failure only passes on a @task's).
         self.failures: list[list[Any]] = []
         self.interrupted = False
         self.llm_calls: list[LLMCall] | None = None  # calls made outside any node
@@ -235,7 +236,12 @@ def _append(
     if status == "failed":
         if error is None:
             error = error_message(exc) if exc is not None else "failed"
-        run.failures.append([task_chain(frame), frame.name, error, False])
+        # A functional entrypoint that fails because a @task it awaited failed: the
+        # task is the failed node (the entrypoint's entry still shows the failure).
+        propagated = exc is not None and any(
+            failure[4] is exc and failure[5] == "task" for failure in run.failures
+        )
+        run.failures.append([task_chain(frame), frame.name, error, propagated, exc, frame.kind])
     else:
         error = None
         exc = None
