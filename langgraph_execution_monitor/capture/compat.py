@@ -154,24 +154,23 @@ def _hook_runner(runner: Any) -> None:
     arun_with_retry = runner.arun_with_retry
     run_with_retry = runner.run_with_retry
 
-    def arun_with_retry_monitored(
-        task: Any, retry_policy: Any, stream: bool = False, configurable: Any = None
-    ) -> Any:
+    # Arguments passed on as given: their list has changed between releases.
+    def arun_with_retry_monitored(task: Any, *args: Any, **kwargs: Any) -> Any:
         # Returns LangGraph's own coroutine: no extra layer for the runner to await.
         if current_run.get() is not None:
             try:
                 _take_over(task)
             except Exception:
                 logger.exception("execution monitor: cannot follow task %r", task.name)
-        return arun_with_retry(task, retry_policy, stream, configurable)
+        return arun_with_retry(task, *args, **kwargs)
 
-    def run_with_retry_monitored(task: Any, retry_policy: Any, configurable: Any = None) -> Any:
+    def run_with_retry_monitored(task: Any, *args: Any, **kwargs: Any) -> Any:
         if current_run.get() is not None:
             try:
                 _take_over(task)
             except Exception:
                 logger.exception("execution monitor: cannot follow task %r", task.name)
-        return run_with_retry(task, retry_policy, configurable)
+        return run_with_retry(task, *args, **kwargs)
 
     arun_with_retry_monitored.__wrapped__ = arun_with_retry  # type: ignore[attr-defined]
     run_with_retry_monitored.__wrapped__ = run_with_retry  # type: ignore[attr-defined]
@@ -232,8 +231,11 @@ def _hook_cache(loop_module: Any) -> None:
 
 
 def _model_name(model: Any) -> str | None:
+    # The instance dict, not getattr: a pydantic model raises (slowly) for a field
+    # it does not have.
+    fields = getattr(model, "__dict__", None) or {}
     for attribute in ("model_name", "model", "model_id"):
-        value = getattr(model, attribute, None)
+        value = fields.get(attribute)
         if isinstance(value, str):
             return value
     return type(model).__name__
