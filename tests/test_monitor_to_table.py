@@ -12,7 +12,7 @@ from langgraph.pregel import Pregel
 
 from app.agents.conversational_graph import DEMO_INPUTS, build_graph, initial_state, response_of
 from langgraph_execution_monitor.capture import ExecutionMonitor, new_execution_id
-from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
+from langgraph_execution_monitor.writer import LogWriter
 
 
 @pytest.fixture
