@@ -19,7 +19,8 @@ from typing import Annotated, Any, TypedDict
 import asyncpg
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.tools import tool
 from langgraph.cache.memory import InMemoryCache
 from langgraph.checkpoint.memory import InMemorySaver
@@ -751,3 +752,34 @@ async def test_tokens_reach_stats_the_listing_the_execution_and_the_daily_view(
     assert (detail["total_tokens"], detail["llm_calls"]) == (53, 2)
     assert detail["input"]["messages"][0][1] == "Weather?"
     assert (daily["runs"], daily["llm_calls"], daily["total_tokens"]) == (1, 2, 53)
+
+
+async def test_a_model_streamed_inside_a_node_is_one_llm_call_with_its_tokens(
+    rows: Rows,
+) -> None:
+    class StreamingWithUsage(GenericFakeChatModel):
+        """Streams like a provider that reports usage on its last chunk."""
+
+        def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any):
+            yield ChatGenerationChunk(message=AIMessageChunk(content="streamed "))
+            yield ChatGenerationChunk(
+                message=AIMessageChunk(content="answer", usage_metadata=usage(7, 3))
+            )
+
+    model = StreamingWithUsage(messages=iter([]))
+
+    async def talk(state: MessagesState) -> dict[str, Any]:
+        text = "".join([chunk.content async for chunk in model.astream(state["messages"])])
+        return {"messages": [AIMessage(text)]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("talk", talk)
+    builder.add_edge(START, "talk")
+    graph = rows.monitor.instrument(builder.compile())
+    config = thread()
+
+    await graph.ainvoke(HI, config)
+
+    row = await rows.one(config["configurable"]["thread_id"])
+    assert (row["llm_calls"], row["total_tokens"]) == (1, 10)
+    assert row["response_message"] == "streamed answer"

@@ -277,10 +277,75 @@ def _hook_chat_models(chat_models: Any) -> None:
         _record_generations(self, result, start)
         return result
 
-    generate_monitored.__wrapped__ = generate  # type: ignore[attr-defined]
-    agenerate_monitored.__wrapped__ = agenerate  # type: ignore[attr-defined]
-    base.generate = generate_monitored
-    base.agenerate = agenerate_monitored
+    stream, astream = base.stream, base.astream
+
+    def stream_monitored(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if current_run.get() is None:
+            yield from stream(self, *args, **kwargs)
+            return
+        call = _StreamedCall(self)
+        try:
+            for chunk in stream(self, *args, **kwargs):
+                call.add(chunk)
+                yield chunk
+        except BaseException as exc:
+            call.end(exc)
+            raise
+        call.end(None)
+
+    async def astream_monitored(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if current_run.get() is None:
+            async for chunk in astream(self, *args, **kwargs):
+                yield chunk
+            return
+        call = _StreamedCall(self)
+        try:
+            async for chunk in astream(self, *args, **kwargs):
+                call.add(chunk)
+                yield chunk
+        except BaseException as exc:
+            call.end(exc)
+            raise
+        call.end(None)
+
+    for name, hook, original in (
+        ("generate", generate_monitored, generate),
+        ("agenerate", agenerate_monitored, agenerate),
+        ("stream", stream_monitored, stream),
+        ("astream", astream_monitored, astream),
+    ):
+        hook.__wrapped__ = original  # type: ignore[attr-defined]
+        setattr(base, name, hook)
+
+
+class _StreamedCall:
+    """A chat model's ``stream``/``astream``: one LLM call, its chunks summed. When the
+    model does not stream, LangChain answers through ``generate``, which has recorded
+    the call already."""
+
+    __slots__ = ("frame", "known", "message", "model", "start")
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.message: Any = None
+        frame = current_frame.get()
+        self.frame = frame
+        self.known = len(frame.llm_calls or ()) if frame is not None else 0
+        self.start = time.perf_counter()
+
+    def add(self, chunk: Any) -> None:
+        try:
+            self.message = chunk if self.message is None else self.message + chunk
+        except Exception:
+            self.message = chunk
+
+    def end(self, error: BaseException | None) -> None:
+        frame = self.frame
+        if frame is not None and len(frame.llm_calls or ()) > self.known:
+            return  # recorded by generate already
+        record_llm_call(
+            LLMCall(_model_name(self.model), self.message, self.start, time.perf_counter(), error)
+        )
 
 
 def _tool_frame(tool: Any, kwargs: dict[str, Any]) -> Frame | None:
