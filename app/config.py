@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     buffer_max_events: int = Field(default=100_000, ge=1)
     buffer_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
     max_text_chars: int = Field(default=65_536, ge=64)
+    max_output_chars: int = Field(default=16_384, ge=64)
+    max_trace_chars: int = Field(default=1_048_576, ge=1024)
     retry_max_backoff_s: float = Field(default=5.0, gt=0)
     shutdown_drain_timeout_s: float = Field(default=5.0, ge=0)
     stale_after_s: float = Field(default=3600.0, gt=0)

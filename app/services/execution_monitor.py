@@ -17,6 +17,8 @@ def build_writer(settings: Settings, database_url: str) -> LogWriter:
         max_events=settings.buffer_max_events,
         max_bytes=settings.buffer_max_bytes,
         max_text_chars=settings.max_text_chars,
+        max_output_chars=settings.max_output_chars,
+        max_trace_chars=settings.max_trace_chars,
         retry_max_backoff_s=settings.retry_max_backoff_s,
         stale_after_s=settings.stale_after_s,
         stale_check_interval_s=settings.stale_check_interval_s,
