@@ -17,7 +17,7 @@ import pytest
 from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
 from langgraph_execution_monitor.rows import event_size
 from langgraph_execution_monitor.storage import queries
-from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
+from langgraph_execution_monitor.writer import CONVERT_SLICE, LogWriter, writer_pool_factory
 from tests.factories import finished, started, write
 
 MakeWriter = Callable[..., LogWriter]
@@ -391,3 +391,57 @@ async def test_counters_account_for_every_event(make_writer: MakeWriter) -> None
     assert stats.queued == stats.written + stats.failed_to_log + stats.dropped_at_shutdown
     assert stats.batches >= 1 and len(stats.write_latencies_ms) == stats.batches
     assert stats.connected and writer.buffered_bytes == 0
+
+
+async def test_a_big_batch_is_converted_in_slices_that_let_other_tasks_run(
+    make_writer: MakeWriter,
+) -> None:
+    writer = make_writer(batch_size=2000, start=False)
+    for start, finish in runs(1000):
+        writer.enqueue(start)
+        writer.enqueue(finish)
+    turns = 0
+
+    async def request_handler() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(request_handler())
+    await asyncio.sleep(0)
+    turns = 0
+    await writer._take_batch()
+    other.cancel()
+
+    # 2,000 events in slices of CONVERT_SLICE: the other task ran between every two.
+    assert turns >= 2000 // CONVERT_SLICE - 1
+    assert sum(len(stack[0]) for stack in writer._work) == 2000
+
+
+async def test_a_trace_with_too_many_entries_keeps_the_first_and_a_marker(
+    make_writer: MakeWriter, db: asyncpg.Connection
+) -> None:
+    writer = make_writer()
+    start = started()
+    trace = [{"node": f"n{i}", "status": "completed"} for i in range(2500)]
+    writer.enqueue(finished(start, trace=trace))
+    await eventually(lambda: writer.stats.written == 1)
+    stored = json.loads((await row(db, start.execution_id))["execution_trace"])
+    assert len(stored) == 2001
+    assert stored[-1]["status"] == "truncated" and stored[-1]["dropped_entries"] == 500
+
+
+async def test_a_trace_over_its_size_cap_drops_outputs_first(
+    make_writer: MakeWriter, db: asyncpg.Connection
+) -> None:
+    writer = make_writer(max_trace_chars=20_000)
+    start = started()
+    trace = [
+        {"node": f"n{i}", "status": "completed", "output": {"text": "y" * 1000}} for i in range(50)
+    ]
+    writer.enqueue(finished(start, trace=trace))
+    await eventually(lambda: writer.stats.written == 1)
+    stored = json.loads((await row(db, start.execution_id))["execution_trace"])
+    assert [e["node"] for e in stored] == [f"n{i}" for i in range(50)]
+    assert all(e.get("output_dropped") and "output" not in e for e in stored)
