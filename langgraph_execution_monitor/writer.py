@@ -117,8 +117,12 @@ class LogWriter:
         stale_after_s: float | None = 3600.0,
         stale_check_interval_s: float = 60.0,
         connections: int = 2,
+        owns_pool: bool = True,
     ) -> None:
         self._pool_factory = pool_factory
+        # False for a pool the application lent (ExecutionMonitor(pool=...)): it is
+        # never closed or terminated here.
+        self.owns_pool = owns_pool
         self._pool: asyncpg.Pool | None = None
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
@@ -219,10 +223,11 @@ class LogWriter:
         self._pending = self._pending_bytes = self._work_bytes = 0
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            try:
-                await asyncio.wait_for(pool.close(), 2)
-            except Exception:
-                pool.terminate()
+            if self.owns_pool:
+                try:
+                    await asyncio.wait_for(pool.close(), 2)
+                except Exception:
+                    pool.terminate()
         self.stats.connected = False
 
     def _task_ended(self, task: asyncio.Task[None]) -> None:
@@ -367,7 +372,7 @@ class LogWriter:
         try:
             changed = await queries.log_batch_v2(pool, rows_to_columns(rows))
         except Exception as error:
-            if not _is_data_error(error) and self._pool is pool:
+            if not _is_data_error(error) and self._pool is pool and self.owns_pool:
                 # Start over with fresh connections (the other shard retries too).
                 self._pool = None
                 pool.terminate()

@@ -18,11 +18,10 @@ from app.api.body_limit import BodySizeLimit
 from app.api.routes import chat
 from app.config import Settings, get_settings
 from app.services.demo_traffic import run_demo_traffic
-from app.services.execution_monitor import build_writer, monitored_agent
+from app.services.execution_monitor import build_monitor, monitored_agent
 from app.storage.bootstrap import prepare_database, resolve_database_url
 from langgraph_execution_monitor.api.errors import install_error_handlers
 from langgraph_execution_monitor.api.routes import dashboard, monitoring, stream, system
-from langgraph_execution_monitor.capture import ExecutionMonitor
 from langgraph_execution_monitor.live_events import ExecutionBroadcaster
 from langgraph_execution_monitor.metrics import build_registry
 
@@ -50,9 +49,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         command_timeout=30,
         server_settings={"application_name": "execution-monitor-api"},
     )
-    writer = build_writer(settings, database_url)
-    writer.start()
-    monitor = ExecutionMonitor(emit=writer.enqueue)
+    monitor = await build_monitor(settings, database_url).start()
+    writer = monitor.writer
     broadcaster = ExecutionBroadcaster(
         database_url, pool, client_queue_size=settings.stream_client_queue_size
     )
@@ -78,7 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await demo
         await broadcaster.stop()
-        await writer.stop(settings.shutdown_drain_timeout_s)
+        await monitor.aclose()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(pool.close(), 5)
 

@@ -1,17 +1,16 @@
-"""This app's execution monitor: the library's writer and monitor, configured from
-the app's settings, and the demo agent instrumented with them."""
+"""This app's execution monitor: the library's monitor, configured from the app's
+settings, and the demo agent instrumented with it."""
 
 from langgraph.pregel import Pregel
 
 from app.agents.conversational_graph import build_graph, response_of
 from app.config import Settings
-from langgraph_execution_monitor.capture import ExecutionMonitor
-from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
+from langgraph_execution_monitor import ExecutionMonitor
 
 
-def build_writer(settings: Settings, database_url: str) -> LogWriter:
-    return LogWriter(
-        writer_pool_factory(database_url, settings.writer_pool_size),
+def build_monitor(settings: Settings, database_url: str) -> ExecutionMonitor:
+    return ExecutionMonitor(
+        database_url,
         batch_size=settings.writer_batch_size,
         flush_interval_s=settings.writer_flush_interval_s,
         max_events=settings.buffer_max_events,
@@ -23,6 +22,7 @@ def build_writer(settings: Settings, database_url: str) -> LogWriter:
         stale_after_s=settings.stale_after_s,
         stale_check_interval_s=settings.stale_check_interval_s,
         connections=settings.writer_pool_size,
+        drain_timeout_s=settings.shutdown_drain_timeout_s,
     )
 
 
