@@ -783,3 +783,17 @@ async def test_a_model_streamed_inside_a_node_is_one_llm_call_with_its_tokens(
     row = await rows.one(config["configurable"]["thread_id"])
     assert (row["llm_calls"], row["total_tokens"]) == (1, 10)
     assert row["response_message"] == "streamed answer"
+
+
+async def test_streaming_messages_keeps_each_nodes_output(rows: Rows) -> None:
+    answer = iter([AIMessage("Sunny in Paris.")])
+    agent = rows.monitor.instrument(create_react_agent(ToolCallingFake(messages=answer), [weather]))
+    config = thread()
+
+    chunks = [c async for c in agent.astream(HI, config, stream_mode="messages")]
+
+    assert chunks  # LangGraph streamed the model's tokens
+    row = await rows.one(config["configurable"]["thread_id"])
+    (step,) = [e for e in row["execution_trace"] if e["node"] == "agent"]
+    assert step["output"]["messages"][0]["content"] == "Sunny in Paris."
+    assert (row["response_message"], row["llm_calls"]) == ("Sunny in Paris.", 1)

@@ -54,15 +54,30 @@ class TaskProc:
     """Stands in for a task's runnable (``PregelExecutableTask.proc``) during one task:
     same input, same config, same result or exception; it records each attempt."""
 
-    __slots__ = ("branch", "frame", "inner", "kind", "name", "task_id")
+    __slots__ = ("branch", "frame", "inner", "kind", "name", "task_id", "writes")
 
-    def __init__(self, inner: Any, name: str, kind: str, task_id: str, branch: Any) -> None:
+    def __init__(
+        self, inner: Any, name: str, kind: str, task_id: str, branch: Any, writes: Any
+    ) -> None:
         self.inner = inner
         self.name = name
         self.kind = kind
         self.task_id = task_id
         self.branch = branch
+        self.writes = writes  # the task's (channel, value) writes
         self.frame: Frame | None = None
+
+    def _written(self) -> Any:
+        """The update a streamed task made (streaming returns no value): its writes to
+        state channels, without LangGraph's own (edges, pushes)."""
+        try:
+            return {
+                channel: value
+                for channel, value in self.writes
+                if not channel.startswith(("branch:", "__"))
+            } or None
+        except Exception:
+            return None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -116,7 +131,7 @@ class TaskProc:
         except BaseException as exc:
             record_end(frame, exc, None)
             raise
-        record_end(frame, None, None)
+        record_end(frame, None, self._written())
 
     async def astream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         frame = self._begin(config)
@@ -130,7 +145,7 @@ class TaskProc:
         except BaseException as exc:
             record_end(frame, exc, None)
             raise
-        record_end(frame, None, None)
+        record_end(frame, None, self._written())
 
 
 def _take_over(task: Any) -> None:
@@ -147,7 +162,7 @@ def _take_over(task: Any) -> None:
             branch = path[1]
         elif isinstance(path[1], tuple):  # (PUSH, parent path, index, parent id, Call)
             kind = "task"
-    object.__setattr__(task, "proc", TaskProc(proc, task.name, kind, task.id, branch))
+    object.__setattr__(task, "proc", TaskProc(proc, task.name, kind, task.id, branch, task.writes))
 
 
 def _hook_runner(runner: Any) -> None:
