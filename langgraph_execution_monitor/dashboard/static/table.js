@@ -24,6 +24,7 @@ let logsController = null;
 let frame = 0;
 let flashIds = new Set();
 let tabbable = null; // the one row in the tab order
+let used = null; // the row last opened or moved to: where j/k go on from
 
 /** onOpen(id, { opener }) opens an execution; onLoaded() runs after each successful load. */
 export function initTable({ onOpen, onLoaded }) {
@@ -269,6 +270,7 @@ function onRowKeydown(ev) {
 
 function open(tr, opener) {
   setTabbable(tr);
+  used = tr;
   openHandler(tr.dataset.id, { opener });
 }
 
@@ -307,8 +309,8 @@ function currentRow() {
   const active = document.activeElement;
   const inRow = active && active.closest ? active.closest('#log-rows tr.log-row') : null;
   if (inRow) return inRow;
-  if (tabbable && tabbable.isConnected) return tabbable;
-  return null;
+  if (used && used.isConnected) return used;
+  return rowElement(state.exec); // the run opened from the URL, if shown
 }
 
 /** Move the focus `delta` rows down (j: +1, k: -1); returns the row's id. */
@@ -321,6 +323,7 @@ export function moveRowFocus(delta) {
     : Math.max(0, Math.min(rows.length - 1, at + delta));
   const tr = rows[next];
   setTabbable(tr);
+  used = tr;
   tr.focus({ preventScroll: true });
   tr.scrollIntoView({ block: 'nearest' });
   return tr.dataset.id;
@@ -331,6 +334,7 @@ export function focusRow(id) {
   const tr = rowElement(id);
   if (!tr) return false;
   setTabbable(tr);
+  used = tr;
   tr.focus({ preventScroll: true });
   tr.scrollIntoView({ block: 'nearest' });
   return true;
