@@ -5,9 +5,10 @@
 
 The app runs in a real uvicorn subprocess on a scratch database (as in
 bench/stream.py); headless Chromium (/usr/bin/chromium) opens the dashboard
-and stays on it while `--rate` runs per second are written through
-`log_batch` for `--seconds`, each run a start and, `--run-ms` later, a finish:
-2 x rate live events per second, every one of them on the page's first page.
+and stays on it while `--rate` runs per second are written through the
+writer's batch function (bench/stream.py's load) for `--seconds`, each run a
+start and, `--run-ms` later, a finish: 2 x rate live events per second, every
+one of them on the page's first page.
 
 Reported, per variant of the page, over the load:
   * main-thread busy time per second: Chromium's own TaskDuration metric

@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 from playwright.async_api import Page, expect
 
+from langgraph_execution_monitor.rows import TextCleaner, batch_columns
 from langgraph_execution_monitor.storage import queries
-from langgraph_execution_monitor.writer import TextCleaner, batch_columns
 from tests.browser.helpers import by_testid, open_dashboard
 from tests.conftest import LiveServer
 from tests.factories import finished, started, write
@@ -145,7 +145,7 @@ async def test_a_one_megabyte_response_is_shown_in_part_until_asked_for(
     done = finished(run, response_message="x" * (size - 3) + "END")
     columns, bad = batch_columns([run, done], TextCleaner(2 * size))
     assert not bad
-    await queries.log_batch(db, columns)  # arrives live: 1 MB in one SSE event
+    await queries.log_batch_v2(db, columns)  # arrives live: 1 MB in one SSE event
 
     row = by_testid(page, "log-row", id=run.execution_id)
     await expect(row).to_have_attribute("data-status", "completed")
