@@ -223,3 +223,37 @@ async def test_the_drawer_lists_the_other_turns_without_the_current_one(
     await expect(page.locator("#tree-panel .summary .selectable")).to_have_text(
         turns[0].execution_id
     )
+
+
+# -------------------------------------------------------------- interrupted
+
+
+async def test_interrupted_runs_have_a_badge_a_card_and_a_filter(
+    live_server: LiveServer, db: asyncpg.Connection, page: Page
+) -> None:
+    waiting = started(request_message="Needs a human", ago_s=2)
+    done = started(ago_s=3)
+    await write(db, waiting, done, finished(waiting, status="interrupted"), finished(done))
+    await open_dashboard(page, live_server)
+
+    row = by_testid(page, "log-row", id=waiting.execution_id)
+    await expect(row.locator(".badge")).to_have_class("badge status-interrupted")
+    await expect(by_testid(page, "stat-interrupted-card")).to_be_visible()
+    await expect(by_testid(page, "stat-interrupted")).to_have_attribute("data-value", "1")
+
+    await by_testid(page, "status-filter").select_option("interrupted")
+
+    await expect(by_testid(page, "log-row")).to_have_count(1)
+    await expect(row).to_be_visible()
+    assert "status=interrupted" in page.url
+
+
+async def test_the_interrupted_card_is_hidden_when_no_run_is_interrupted(
+    live_server: LiveServer, db: asyncpg.Connection, page: Page
+) -> None:
+    run = started()
+    await write(db, run, finished(run))
+    await open_dashboard(page, live_server)
+
+    await expect(by_testid(page, "stat-total")).to_have_attribute("data-value", "1")
+    await expect(by_testid(page, "stat-interrupted-card")).to_be_hidden()

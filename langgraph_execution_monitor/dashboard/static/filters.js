@@ -6,7 +6,7 @@
 
 import { parseTime } from './format.js';
 
-export const STATUSES = Object.freeze(['running', 'completed', 'failed', 'partial']);
+export const STATUSES = Object.freeze(['running', 'completed', 'failed', 'partial', 'interrupted']);
 export const HOURS = Object.freeze([1, 6, 24, 72, 168]);
 export const MAX_HOURS = 168;
 export const MAX_LIMIT = 200;

@@ -72,6 +72,8 @@ function renderStats() {
   setStat('stat-total', fmtCount(s.total_executions), num(s.total_executions));
   setStat('stat-success-rate', fmtPercent(s.success_rate), num(s.success_rate));
   for (const st of STATUSES) setStat(`stat-${st}`, fmtCount(by[st] ?? 0), num(by[st]) ?? 0);
+  // Runs waiting on interrupt(): a card only when there are some.
+  byTestId('stat-interrupted-card').hidden = !(num(by.interrupted) > 0);
   setStat('stat-avg-duration', fmtMs(s.avg_duration_ms), num(s.avg_duration_ms));
   setStat('stat-p95-duration', fmtMs(s.p95_duration_ms), num(s.p95_duration_ms));
 
