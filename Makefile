@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install serve demo test test-embedded test-both lint format migrate schema bench bench-read bench-overhead bench-ingest bench-stream
+.PHONY: help install serve demo test test-embedded test-both lint format migrate schema bench bench-read bench-overhead bench-ingest bench-stream bench-dashboard
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -55,3 +55,6 @@ bench-ingest: install  ## sustained executions/s, enqueue to committed row
 
 bench-stream: install  ## SSE freshness with 500 clients
 	$(PY) -m bench.stream
+
+bench-dashboard: install  ## the dashboard's main-thread busy time under live load (Chromium)
+	$(PY) -m bench.dashboard

@@ -8,12 +8,15 @@ threads."""
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -22,6 +25,8 @@ from playwright.async_api import (
     async_playwright,
 )
 
+from app.api.main import create_app
+from app.config import Settings
 from tests.conftest import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -137,3 +142,42 @@ async def screenshot(target: Any, name: str, **options: Any) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     await target.screenshot(path=str(path), animations="disabled", **options)
     return path
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[str]:
+    """Serve an ASGI app with a real uvicorn on a free local port; yields its URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # raises the startup error
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+
+
+PREFIX = "/monitoring"
+
+
+@pytest.fixture
+async def prefixed_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """The whole app mounted under PREFIX inside another app (whose lifespan
+    runs the monitor's): nothing answers outside the prefix. `url` ends with
+    the prefix."""
+    inner = create_app(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with inner.router.lifespan_context(inner):
+            yield
+
+    outer = FastAPI(lifespan=lifespan)
+    outer.mount(PREFIX, inner)
+    async with serve(outer) as url:
+        yield LiveServer(inner, url + PREFIX)
