@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import uuid
+from pathlib import Path
 
 import uvicorn
 
@@ -21,6 +22,9 @@ from langgraph_execution_monitor.storage.migrate import dbmate, migrate
 from langgraph_execution_monitor.storage.urls import with_database
 
 logger = logging.getLogger("app.cli")
+
+# The committed dump of the schema the migrations build (dbmate's default path).
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "db" / "schema.sql"
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -52,7 +56,7 @@ def dump_schema(_: argparse.Namespace) -> None:
     if not url:
         raise SystemExit("dump-schema needs DATABASE_URL (a server whose pg_dump is on PATH)")
     scratch = with_database(url, f"schema_dump_{uuid.uuid4().hex[:8]}")
-    dbmate(scratch, "up", dump_schema=True)
+    dbmate(scratch, "up", schema_file=SCHEMA_FILE)
     dbmate(scratch, "drop")
 
 
