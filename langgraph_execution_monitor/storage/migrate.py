@@ -9,9 +9,12 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+
+from langgraph_execution_monitor.storage.connection_check import DEFAULT_WAIT_S, check_database
 
 PACKAGE_DIR = files("langgraph_execution_monitor.storage")
 
@@ -67,6 +70,44 @@ def dbmate(url: str, *args: str, schema_file: Path | None = None) -> str:
     return result.stdout
 
 
-def migrate(url: str) -> str:
-    """Wait for the database, create it if missing, apply pending migrations."""
-    return dbmate(url, "--wait", "--wait-timeout", "30s", "up")
+@dataclass(frozen=True)
+class MigrationStatus:
+    applied: list[str]
+    pending: list[str]
+
+
+def migrate(
+    url: str, *, create_database: bool = False, wait_s: float = DEFAULT_WAIT_S
+) -> list[str]:
+    """Apply the pending migrations to the database at `url`; returns the names
+    of those this call applied (none when another process got there first).
+
+    The database must exist unless `create_database`; an unreachable server, a
+    refused login or a missing database raise `DatabaseStartupError` within
+    about `wait_s` seconds. Concurrent calls are safe: dbmate holds an advisory
+    lock while it migrates, so one process applies and the others find nothing
+    left to do."""
+    check_database(url, create=create_database, wait_s=wait_s)
+    output = dbmate(
+        url,
+        "--migration-lock",
+        "--migration-lock-timeout",
+        settings()["migration_lock_timeout"],
+        "migrate",
+    )
+    return [
+        line.split(":", 1)[1].strip()
+        for line in output.splitlines()
+        if line.startswith("Applying:")
+    ]
+
+
+def migration_status(url: str) -> MigrationStatus:
+    """Which migrations the database has and which it lacks (`dbmate status`)."""
+    applied, pending = [], []
+    for line in dbmate(url, "status").splitlines():
+        if line.startswith("[X] "):
+            applied.append(line[4:].strip())
+        elif line.startswith("[ ] "):
+            pending.append(line[4:].strip())
+    return MigrationStatus(applied, pending)
