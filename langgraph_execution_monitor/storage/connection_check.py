@@ -11,6 +11,7 @@ import asyncio
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -83,9 +84,14 @@ async def connect(url: str, wait_s: float) -> asyncpg.Connection:
         except asyncpg.InvalidCatalogNameError:
             raise
         except asyncpg.InvalidPasswordError:
+            given = urlsplit(url).password is not None
             raise DatabaseStartupError(
-                f"password authentication failed for user {user_name(url)!r} at {where}",
-                "check the password in DATABASE_URL (or PGPASSWORD, ~/.pgpass)",
+                f"password authentication failed for user {user_name(url)!r} at {where}"
+                + ("" if given else " (DATABASE_URL has no password)"),
+                "check the password in DATABASE_URL (or PGPASSWORD, ~/.pgpass)"
+                if given
+                else "give it in DATABASE_URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE) "
+                "or PGPASSWORD",
             ) from None
         except asyncpg.InvalidAuthorizationSpecificationError as error:
             raise DatabaseStartupError(
