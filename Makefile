@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
 CONSTRAINTS := requirements/constraints.txt
-PIP_INSTALL := $(VENV)/bin/pip install -q --disable-pip-version-check -c $(CONSTRAINTS)
+PIP_INSTALL := $(VENV)/bin/pip install -qq --disable-pip-version-check -c $(CONSTRAINTS)
 
 .PHONY: help install install-serve serve demo status test test-embedded lint format migrate schema constraints wheel-check bench bench-read bench-overhead bench-ingest bench-stream
 
@@ -27,13 +27,13 @@ install-serve: $(VENV)/.installed-serve  ## the virtual env with what serving ne
 install: $(VENV)/.installed-dev  ## the virtual env with everything (tests, lint, benchmarks)
 
 serve: install-serve  ## run the server + dashboard (embedded PostgreSQL when DATABASE_URL is unset)
-	$(PY) -m app.cli serve
+	@$(PY) -m app.cli serve
 
 demo: install-serve  ## serve, with a trickle of demo chat runs
-	$(PY) -m app.cli serve --demo
+	@$(PY) -m app.cli serve --demo
 
 status: install-serve  ## database, migrations and the running server's health
-	$(PY) -m app.cli status
+	@$(PY) -m app.cli status
 
 test: install  ## run the test suite (DATABASE_URL's server, or an embedded PostgreSQL 18)
 	$(VENV)/bin/pytest
@@ -50,7 +50,7 @@ format: install  ## ruff format + fixes
 	$(VENV)/bin/ruff check --fix .
 
 migrate: install-serve  ## apply pending migrations (DATABASE_URL's, or the embedded server's)
-	$(PY) -m app.cli migrate
+	@$(PY) -m app.cli migrate
 
 schema: install-serve  ## regenerate db/schema.sql from a scratch database on DATABASE_URL's server
 	$(PY) -m app.cli dump-schema
