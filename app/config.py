@@ -6,15 +6,18 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    # No DATABASE_URL: `serve` starts an embedded PostgreSQL under var/postgres.
+    # No DATABASE_URL: `serve` starts an embedded PostgreSQL in this folder
+    # (default: var/postgres under the current directory).
     database_url: str | None = None
-    embedded_data_dir: Path = PROJECT_ROOT / "var" / "postgres"
+    embedded_data_dir: Path = Field(default_factory=lambda: Path.cwd() / "var" / "postgres")
+    # A DATABASE_URL database that does not exist is refused unless this is set.
+    create_database: bool = False
+    # How long start-up waits for an unreachable server before giving up.
+    database_wait_s: float = Field(default=3.0, gt=0)
     # Apply pending migrations when the app starts (dbmate; idempotent).
     migrate_on_start: bool = True
 

@@ -1,15 +1,16 @@
 """The migrations: up, down to nothing, up again; and the committed schema dump."""
 
 import subprocess
+from pathlib import Path
 
 import asyncpg
 
 from langgraph_execution_monitor.storage.embedded import postgres_bin_dir
-from langgraph_execution_monitor.storage.migrate import CONFIG_FILE, dbmate, migrate
+from langgraph_execution_monitor.storage.migrate import dbmate, migrate, migrations_dir
 from tests.conftest import create_database
 
-SCHEMA_FILE = CONFIG_FILE.parent / "db" / "schema.sql"
-MIGRATIONS = sorted((CONFIG_FILE.parent / "db" / "migrations").glob("*.sql"))
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "db" / "schema.sql"
+MIGRATIONS = sorted(migrations_dir().glob("*.sql"))
 
 
 async def user_objects(url: str) -> list[str]:

