@@ -37,6 +37,7 @@ from langgraph_execution_monitor.capture.recording import (
     record_cached,
     record_end,
     record_llm_call,
+    supersede,
 )
 from langgraph_execution_monitor.events import LLMCall
 
@@ -50,11 +51,12 @@ problems: list[str] = []
 _installed = False
 
 
-class TaskProc:
+class TaskProc(Frame):
     """Stands in for a task's runnable (``PregelExecutableTask.proc``) during one task:
-    same input, same config, same result or exception; it records each attempt."""
+    same input, same config, same result or exception. It is also the frame of each
+    attempt (attempts of a task run one after the other)."""
 
-    __slots__ = ("branch", "frame", "inner", "kind", "name", "task_id", "writes")
+    __slots__ = ("attempts", "inner", "writes")
 
     def __init__(
         self, inner: Any, name: str, kind: str, task_id: str, branch: Any, writes: Any
@@ -65,7 +67,11 @@ class TaskProc:
         self.task_id = task_id
         self.branch = branch
         self.writes = writes  # the task's (channel, value) writes
-        self.frame: Frame | None = None
+        self.ended = True  # no attempt yet
+        self.attempts = 0  # LangGraph retries a task by running its runnable again
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
     def _written(self) -> Any:
         """The update a streamed task made (streaming returns no value): its writes to
@@ -79,36 +85,45 @@ class TaskProc:
         except Exception:
             return None
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def _begin(self, config: Any) -> Frame | None:
+    def _begin(self, config: Any) -> bool:
         run = current_run.get()
         if run is None or run.closed:
-            return None
+            return False
         try:
-            frame = Frame(run, self.name, config, self.kind, self.task_id, self.branch)
+            self.enter(run, config)
+            self.attempt = attempts = self.attempts + 1
+            self.attempts = attempts
+            if attempts > 1 and run.failures:  # a retry: earlier failures are not final
+                supersede(run, self.task_id)
         except Exception:
             logger.exception("execution monitor: failed to record the start of %r", self.name)
-            return None
-        self.frame = frame
-        return frame
+            return False
+        return True
 
     def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
-        frame = self._begin(config)
-        if frame is None:
+        if not self._begin(config):
             return self.inner.invoke(input, config, **kwargs)
         try:
             result = self.inner.invoke(input, config, **kwargs)
         except BaseException as exc:
-            record_end(frame, exc, None)
+            record_end(self, exc, None)
             raise
-        record_end(frame, None, result)
+        record_end(self, None, result)
         return result
 
     async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
-        frame = self._begin(config)
-        if frame is None:
+        # The path every async node takes: `_begin` written out.
+        run = current_run.get()
+        if run is None or run.closed:
+            return await self.inner.ainvoke(input, config, **kwargs)
+        try:
+            self.enter(run, config)
+            self.attempt = attempts = self.attempts + 1
+            self.attempts = attempts
+            if attempts > 1 and run.failures:  # a retry: earlier failures are not final
+                supersede(run, self.task_id)
+        except Exception:
+            logger.exception("execution monitor: failed to record the start of %r", self.name)
             return await self.inner.ainvoke(input, config, **kwargs)
         try:
             if kwargs:
@@ -116,26 +131,24 @@ class TaskProc:
             else:  # LangGraph passes none: spare it the ** unpacking
                 result = await self.inner.ainvoke(input, config)
         except BaseException as exc:
-            record_end(frame, exc, None)
+            record_end(self, exc, None)
             raise
-        record_end(frame, None, result)
+        record_end(self, None, result)
         return result
 
     def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
-        frame = self._begin(config)
-        if frame is None:
+        if not self._begin(config):
             yield from self.inner.stream(input, config, **kwargs)
             return
         try:
             yield from self.inner.stream(input, config, **kwargs)
         except BaseException as exc:
-            record_end(frame, exc, None)
+            record_end(self, exc, None)
             raise
-        record_end(frame, None, self._written())
+        record_end(self, None, self._written())
 
     async def astream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
-        frame = self._begin(config)
-        if frame is None:
+        if not self._begin(config):
             async for chunk in self.inner.astream(input, config, **kwargs):
                 yield chunk
             return
@@ -143,26 +156,27 @@ class TaskProc:
             async for chunk in self.inner.astream(input, config, **kwargs):
                 yield chunk
         except BaseException as exc:
-            record_end(frame, exc, None)
+            record_end(self, exc, None)
             raise
-        record_end(frame, None, self._written())
+        record_end(self, None, self._written())
 
 
 def _take_over(task: Any) -> None:
     """Put a `TaskProc` in front of this task's runnable (the task is LangGraph's frozen
     dataclass, made for this step only)."""
     proc = task.proc
-    if proc.__class__ is TaskProc or task.name == START:
+    name = task.name
+    if proc.__class__ is TaskProc or name == START:
         return
     path = task.path
     kind = "node"
     branch = None
-    if path and path[0] == PUSH and len(path) > 1:
-        if isinstance(path[1], int):  # (PUSH, index of the Send, ...)
+    if path[0] == PUSH and len(path) > 1:
+        if path[1].__class__ is int:  # (PUSH, index of the Send, ...)
             branch = path[1]
         elif isinstance(path[1], tuple):  # (PUSH, parent path, index, parent id, Call)
             kind = "task"
-    object.__setattr__(task, "proc", TaskProc(proc, task.name, kind, task.id, branch, task.writes))
+    object.__setattr__(task, "proc", TaskProc(proc, name, kind, task.id, branch, task.writes))
 
 
 def _hook_runner(runner: Any) -> None:
@@ -202,9 +216,8 @@ def _hook_timeouts(retry: Any) -> None:
         except Exception as exc:
             if type(exc).__name__ == "NodeTimeoutError":
                 proc = args[0].proc if args else None
-                frame = getattr(proc, "frame", None) if isinstance(proc, TaskProc) else None
-                if frame is not None and not frame.ended:
-                    record_end(frame, exc, None, "failed")
+                if isinstance(proc, TaskProc) and not proc.ended:
+                    record_end(proc, exc, None, "failed")
             raise
 
     arun_with_timeout_monitored.__wrapped__ = arun_with_timeout  # type: ignore[attr-defined]
@@ -233,11 +246,17 @@ def _hook_cache(loop_module: Any) -> None:
             _record_cache_hits(matched)
         return matched
 
-    async def amatch_cached_writes(self: Any) -> Any:
+    async def amatch_and_record(self: Any) -> Any:
         matched = await amatch(self)
         if matched:
             _record_cache_hits(matched)
         return matched
+
+    def amatch_cached_writes(self: Any) -> Any:
+        # Without a cache, LangGraph's own coroutine: no extra layer on every step.
+        if self.cache is None:
+            return amatch(self)
+        return amatch_and_record(self)
 
     match_cached_writes.__wrapped__ = match  # type: ignore[attr-defined]
     amatch_cached_writes.__wrapped__ = amatch  # type: ignore[attr-defined]

@@ -174,11 +174,16 @@ def _start(graph: Any, binding: Binding, input: Any, config: Any, kwargs: dict[s
     return run
 
 
-def _finish(binding: Binding, run: Run, exc: BaseException | None, view: StreamView) -> None:
+def _finish(
+    binding: Binding,
+    run: Run,
+    exc: BaseException | None,
+    state: Any,
+    has_state: bool,
+    interrupted: bool,
+) -> None:
     try:
-        event = finished_event(
-            run, exc, view.state, view.seen_state, view.interrupted, binding.response_of
-        )
+        event = finished_event(run, exc, state, has_state, interrupted, binding.response_of)
     except Exception:
         logger.exception("execution monitor: failed to finish run %s", run.execution_id)
         return
@@ -205,9 +210,6 @@ def _reset(tokens: tuple[Any, Any]) -> None:
 def _sync_run(
     base_stream: Any, graph: Any, binding: Binding, input: Any, config: Any, kwargs: dict[str, Any]
 ) -> Iterator[Any]:
-    if current_run.get() is not None:  # part of the run that is going on
-        yield from base_stream(graph, input, config, **_strip(kwargs))
-        return
     try:
         run = _start(graph, binding, input, config, kwargs)
         view = StreamView(graph, kwargs)
@@ -245,7 +247,7 @@ def _sync_run(
             stream.close()
             if exc is None:
                 exc = StreamClosed(STREAM_CLOSED)
-        _finish(binding, run, exc, view)
+        _finish(binding, run, exc, view.state, view.seen_state, view.interrupted)
 
 
 async def _async_run(
@@ -256,10 +258,6 @@ async def _async_run(
     config: Any,
     kwargs: dict[str, Any],
 ) -> AsyncIterator[Any]:
-    if current_run.get() is not None:  # part of the run that is going on
-        async for chunk in base_astream(graph, input, config, **_strip(kwargs)):
-            yield chunk
-        return
     try:
         run = _start(graph, binding, input, config, kwargs)
         view = StreamView(graph, kwargs)
@@ -295,7 +293,41 @@ async def _async_run(
             await stream.aclose()
             if exc is None:
                 exc = StreamClosed(STREAM_CLOSED)
-        _finish(binding, run, exc, view)
+        _finish(binding, run, exc, view.state, view.seen_state, view.interrupted)
+
+
+def _plain_result(graph: Any, kwargs: dict[str, Any]) -> bool:
+    """Whether ``invoke``/``ainvoke`` will return the final state, interrupts included
+    (so the run can be recorded around the call, without following its stream): not
+    for another stream mode, nor with static breakpoints (which end a run without
+    saying so in its result)."""
+    if kwargs and (
+        kwargs.get("stream_mode", "values") != "values"
+        or kwargs.get("interrupt_before")
+        or kwargs.get("interrupt_after")
+    ):
+        return False
+    return not (graph.interrupt_before_nodes or graph.interrupt_after_nodes)
+
+
+def _invoke_run(
+    base_invoke: Any, graph: Any, binding: Binding, input: Any, config: Any, kwargs: dict[str, Any]
+) -> Any:
+    try:
+        run = _start(graph, binding, input, config, kwargs)
+    except Exception:
+        logger.exception("execution monitor: failed to start a run")
+        return base_invoke(graph, input, config, **_strip(kwargs))
+    tokens = (current_run.set(run), current_frame.set(None))
+    try:
+        result = base_invoke(graph, input, config, **kwargs)
+    except BaseException as exc:
+        _reset(tokens)
+        _finish(binding, run, exc, None, False, False)
+        raise
+    _reset(tokens)
+    _finish(binding, run, None, result, True, False)
+    return result
 
 
 DROP = object()
@@ -398,14 +430,52 @@ def _monitored_class(base: type, binding: Binding) -> type:
     cls = _classes.get(key)
     if cls is not None:
         return cls
-    base_stream = base.stream
-    base_astream = base.astream
+    base_stream, base_astream = base.stream, base.astream
+    base_invoke, base_ainvoke = base.invoke, base.ainvoke
 
+    # Inside a monitored run (a subgraph, a graph a node or tool calls), each entry
+    # point is LangGraph's own, unwrapped: the run's context records its tasks.
     def stream(self: Any, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:
+        if current_run.get() is not None:
+            return base_stream(self, input, config, **_strip(kwargs))
         return _sync_run(base_stream, self, binding, input, config, kwargs)
 
     def astream(self: Any, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:
+        if current_run.get() is not None:
+            return base_astream(self, input, config, **_strip(kwargs))
         return _async_run(base_astream, self, binding, input, config, kwargs)
+
+    def invoke(self: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        if current_run.get() is not None:
+            return base_invoke(self, input, config, **_strip(kwargs))
+        if not _plain_result(self, kwargs):  # LangGraph's invoke, through our stream
+            return base_invoke(self, input, config, **kwargs)
+        return _invoke_run(base_invoke, self, binding, input, config, kwargs)
+
+    async def ainvoke(self: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        # `_invoke_run`, written out: every coroutine layer between the caller and
+        # LangGraph is crossed at each of the dozen suspensions of a run.
+        if current_run.get() is not None:
+            return await base_ainvoke(self, input, config, **_strip(kwargs))
+        if not _plain_result(self, kwargs):
+            return await base_ainvoke(self, input, config, **kwargs)
+        try:
+            run = _start(self, binding, input, config, kwargs)
+        except Exception:
+            logger.exception("execution monitor: failed to start a run")
+            return await base_ainvoke(self, input, config, **_strip(kwargs))
+        # Set once for the whole call: the caller awaits it, so none of its own code
+        # runs inside this context meanwhile.
+        tokens = (current_run.set(run), current_frame.set(None))
+        try:
+            result = await base_ainvoke(self, input, config, **kwargs)
+        except BaseException as exc:
+            _reset(tokens)
+            _finish(binding, run, exc, None, False, False)
+            raise
+        _reset(tokens)
+        _finish(binding, run, None, result, True, False)
+        return result
 
     async def arun(self: Any, input: Any, config: Any = None, **kwargs: Any) -> RunOutcome:
         """Like ``ainvoke``, but returns the run's outcome instead of raising: the
@@ -425,6 +495,8 @@ def _monitored_class(base: type, binding: Binding) -> type:
         {
             "stream": stream,
             "astream": astream,
+            "invoke": invoke,
+            "ainvoke": ainvoke,
             "arun": arun,
             "__module__": base.__module__,
             "__qualname__": base.__qualname__,

@@ -98,8 +98,8 @@ class Run:
 
 
 class Frame:
-    """One execution in progress. Creating it makes it the current frame (in the
-    context of its task); `end_frame` makes the previous one current again."""
+    """One execution in progress. `enter` makes it the current frame (in the context
+    of its task); `record_end` makes the previous one current again."""
 
     __slots__ = (
         "attempt",
@@ -128,8 +128,16 @@ class Frame:
         task_id: str | None = None,
         branch: Any = None,
     ) -> None:
-        self.run = run
         self.name = name
+        self.kind = kind
+        self.task_id = task_id
+        self.branch = branch
+        self.enter(run, config)
+
+    def enter(self, run: Run, config: Any) -> None:
+        """Start (another attempt of) this execution."""
+        self.run = run
+        name = self.name
         parent = current_frame.get()
         # The parent only counts when it belongs to the same run.
         if parent is None or parent.run is not run:
@@ -139,27 +147,12 @@ class Frame:
             self.parent = parent
             self.parent_path = parent.path
             self.path = f"{parent.path}/{name}"
-        self.kind = kind
-        self.task_id = task_id
-        self.branch = branch
-        self.error: str | None = None
-        self.llm_calls: list[LLMCall] | None = None
+        self.error = None
+        self.llm_calls = None
         self.ended = False
-        step = None
-        attempt = 1
-        if config:
-            meta = config.get("metadata")
-            if meta:
-                step = meta.get("langgraph_step")
-            configurable = config.get("configurable")
-            if configurable:
-                info = getattr(configurable.get(RUNTIME_KEY), "execution_info", None)
-                if info is not None:
-                    attempt = info.node_attempt or 1
-                    if attempt > 1 and run.failures and task_id is not None:
-                        supersede(run, task_id)
-        self.step = step
-        self.attempt = attempt
+        meta = config.get("metadata") if config else None
+        self.step = meta.get("langgraph_step") if meta else None
+        self.attempt = 1
         self.token = current_frame.set(self)
         self.start = time.perf_counter()
 
@@ -204,14 +197,36 @@ def record_end(
         # Reset from another context (an iterator finished elsewhere): nothing leaks,
         # since that other context never saw our value.
         pass
-    if frame.ended:
+    run = frame.run
+    if frame.ended or run.closed:
         return
     frame.ended = True
-    run = frame.run
-    if run.closed:
-        return
     try:
-        _append(frame, run, exc, output, status, end)
+        if exc is None and status is None and frame.error is None:  # the common case
+            run.trace.append(
+                _new_entry(
+                    (
+                        frame.name,
+                        "completed",
+                        frame.start,
+                        end,
+                        run.offset,
+                        None,
+                        frame.step,
+                        frame.parent_path,
+                        frame.attempt,
+                        frame.kind,
+                        frame.task_id,
+                        frame.branch,
+                        output,
+                        None,
+                        frame.llm_calls,
+                        False,
+                    )
+                )
+            )
+        else:
+            _append(frame, run, exc, output, status, end)
     except Exception:
         logger.exception("execution monitor: failed to record the end of %r", frame.name)
 
