@@ -110,6 +110,7 @@ class StreamResponse(EventSourceResponse):
                 "a stream client stopped reading for %ss: disconnected", self.send_timeout
             )
             self._aborted(abort)
+            await asyncio.sleep(0)  # let the server see the connection lost
             return
         if self.outcome.get("dropped") and abort is not None:
             # The `dropped` event gets a moment to reach a client that reads;
