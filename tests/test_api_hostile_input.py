@@ -78,7 +78,9 @@ async def test_a_number_in_a_text_field_is_422_and_echoes_it(client: httpx.Async
 
 
 async def test_a_valid_surrogate_pair_is_accepted(client: httpx.AsyncClient) -> None:
-    answer = await client.post(CHAT, content=chat_body("message", '"hi \\ud83d\\ude00"'), headers=JSON)
+    answer = await client.post(
+        CHAT, content=chat_body("message", '"hi \\ud83d\\ude00"'), headers=JSON
+    )
 
     assert answer.status_code == 200
 
