@@ -78,7 +78,7 @@ async def test_the_monitoring_api_is_served_under_the_hosts_prefix(
 
     assert page.status_code == 200
     (row,) = page.json()["logs"]
-    assert row["id"] == run.execution_id and set(row) == SEED_SUMMARY_KEYS
+    assert row["id"] == run.execution_id and SEED_SUMMARY_KEYS <= set(row)
     assert moved.status_code == 404
 
 
