@@ -51,7 +51,9 @@ def host_app(monitor: HostMonitor, **router_options: object) -> FastAPI:
     async def mine() -> dict[str, str]:
         raise OSError("the host's own failure")
 
-    app.include_router(create_router(monitor, prefix="/monitoring/api", **router_options))  # type: ignore[arg-type]
+    app.include_router(
+        create_router(monitor, prefix="/monitoring/api/v1/monitoring", **router_options)
+    )  # type: ignore[arg-type]
     app.include_router(
         create_system_router(
             monitor,
@@ -73,7 +75,7 @@ async def test_the_monitoring_api_is_served_under_the_hosts_prefix(
     await write(db, run)
 
     async with http(host_app(monitor)) as client:
-        page = await client.get("/monitoring/api/logs")
+        page = await client.get("/monitoring/api/v1/monitoring/logs")
         moved = await client.get("/api/v1/monitoring/logs")
 
     assert page.status_code == 200
@@ -86,9 +88,9 @@ async def test_the_token_comes_from_the_object_passed_in(monitor: HostMonitor) -
     monitor.api_token = "host-token"
 
     async with http(host_app(monitor)) as client:
-        without = await client.get("/monitoring/api/stats")
+        without = await client.get("/monitoring/api/v1/monitoring/stats")
         with_it = await client.get(
-            "/monitoring/api/stats", headers={"Authorization": "Bearer host-token"}
+            "/monitoring/api/v1/monitoring/stats", headers={"Authorization": "Bearer host-token"}
         )
 
     assert (without.status_code, with_it.status_code) == (401, 200)
@@ -103,8 +105,8 @@ async def test_the_host_can_pass_its_own_auth_dependency(monitor: HostMonitor) -
     monitor.api_token = "ignored-now"
 
     async with http(host_app(monitor, token_dependency=host_user)) as client:
-        bob = await client.get("/monitoring/api/stats", headers={"X-User": "bob"})
-        alice = await client.get("/monitoring/api/stats", headers={"X-User": "alice"})
+        bob = await client.get("/monitoring/api/v1/monitoring/stats", headers={"X-User": "bob"})
+        alice = await client.get("/monitoring/api/v1/monitoring/stats", headers={"X-User": "alice"})
 
     assert (bob.status_code, alice.status_code) == (403, 200)
 
@@ -132,7 +134,7 @@ async def test_our_error_mapping_leaves_the_hosts_routes_alone(
     monkeypatch.setattr(queries, "execution_stats", unreachable)
 
     async with http(host_app(monitor)) as client:
-        ours = await client.get("/monitoring/api/stats")
+        ours = await client.get("/monitoring/api/v1/monitoring/stats")
         theirs = await client.get("/mine")
 
     assert ours.status_code == 503
