@@ -4,12 +4,13 @@ blank token refused rather than taken as "no auth"."""
 
 import logging
 
+import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 from httpx_sse import aconnect_sse
 from starlette.requests import Request
 
-from app.api.main import create_app
 from app.config import Settings
 from langgraph_execution_monitor.api.security import BearerToken, RedactSecrets, StreamTickets
 from tests.conftest import LiveServer
@@ -175,16 +176,20 @@ async def test_only_the_dashboards_own_files_are_served(
 # -- health -------------------------------------------------------------------
 
 
-async def test_health_live_answers_without_the_database(settings: Settings) -> None:
-    app = create_app(
-        settings.model_copy(update={"database_url": "postgres://nobody@127.0.0.1:9/none"})
-    )
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
-        live = await http.get("/health/live")
-        ready = await http.get("/health/ready")
+async def test_health_live_answers_while_the_database_does_not(app: FastAPI) -> None:
+    # The reads' pool pointed at a port where no server listens.
+    unreachable = await asyncpg.create_pool("postgres://nobody@127.0.0.1:9/none", min_size=0)
+    monitoring = app.state.monitoring
+    real, monitoring._read_pool = monitoring._read_pool, unreachable
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as http:
+            live = await http.get("/health/live")
+            ready = await http.get("/health/ready")
+    finally:
+        monitoring._read_pool = real
+        await unreachable.close()
 
     assert (live.status_code, live.json()) == (200, {"status": "alive"})
     assert ready.status_code == 503 and ready.json()["database"] == "unreachable"
