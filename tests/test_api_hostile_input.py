@@ -132,3 +132,12 @@ async def test_a_hostile_last_event_id_is_422(client: httpx.AsyncClient, value: 
 
     assert_clear_4xx(answer)
     assert answer.status_code == 422
+
+
+async def test_a_conversation_filter_as_long_as_the_column_is_accepted(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.get("/api/v1/monitoring/logs", params={"conversation_id": "c" * 255})
+    too_long = await client.get("/api/v1/monitoring/logs", params={"conversation_id": "c" * 256})
+
+    assert (answer.status_code, too_long.status_code) == (200, 422)

@@ -56,4 +56,4 @@ class MonitorServices(Protocol):
 # Filters shared by the listing and the stream (one definition, one documentation).
 StatusFilter = Annotated[Status | None, Query(description="Only this status")]
 UserIdFilter = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]
-ConversationIdFilter = Annotated[str | None, Query(min_length=1, max_length=36, pattern=NO_NUL)]
+ConversationIdFilter = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]
