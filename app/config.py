@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,12 +21,17 @@ class Settings(BaseSettings):
     # Apply pending migrations when the app starts (dbmate; idempotent).
     migrate_on_start: bool = True
 
-    # Protects the monitoring API, the stream and the dashboard when set.
+    # Protects the monitoring API, the stream and the dashboard's data (and
+    # the chat endpoint, unless CHAT_REQUIRES_TOKEN=0) when set. Set but empty
+    # is refused: unset it to run without a token.
     monitoring_api_token: str | None = None
+    chat_requires_token: bool = True
 
     # Request pool (API reads) and the writer's own small pool.
     db_pool_min_size: int = 1
     db_pool_max_size: int = 10
+    # API reads give up after this long (503), e.g. behind a held lock.
+    read_statement_timeout_s: float = Field(default=5.0, gt=0)
     writer_pool_size: int = Field(default=2, ge=1)
 
     # Background writer: batching, buffer bounds, retries, shutdown.
@@ -45,6 +50,11 @@ class Settings(BaseSettings):
     # Live stream.
     stream_client_queue_size: int = Field(default=1000, ge=1)
     stream_heartbeat_s: float = Field(default=15.0, gt=0)
+    # A client not taking a write for this long is disconnected (it resumes).
+    stream_send_timeout_s: float = Field(default=10.0, gt=0)
+    # A resume (Last-Event-ID) further back than this gets a `reset` event.
+    stream_replay_max_changes: int = Field(default=10_000, ge=1)
+    stream_replay_max_age_s: float = Field(default=24 * 3600.0, gt=0)
 
     # Chat endpoint: largest accepted request body; the demo agent's per-node
     # sleep (0 = as fast as it goes; `serve --demo` uses 0.05 s).
@@ -54,6 +64,16 @@ class Settings(BaseSettings):
     # `serve --demo`: keep demo chat runs going, about this many per second.
     demo_traffic: bool = False
     demo_runs_per_s: float = Field(default=0.5, gt=0)
+
+    @field_validator("monitoring_api_token")
+    @classmethod
+    def _token_not_blank(cls, token: str | None) -> str | None:
+        if token is not None and not token.strip():
+            raise ValueError(
+                "MONITORING_API_TOKEN is set but empty: unset it to run without a token "
+                "(the API is then open), or set a real token"
+            )
+        return token
 
 
 @lru_cache

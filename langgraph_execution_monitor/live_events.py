@@ -1,25 +1,32 @@
 """Live executions: one LISTEN connection per process, fanned out to every
 stream client through a bounded queue per client.
 
-PostgreSQL announces changed executions on `execution_events` (ids, status,
-change_seq; see the notify migration). The listener fetches those rows once
-and hands each to the subscribers whose filters match. A subscriber whose queue
-is full is dropped (it reconnects and resumes with Last-Event-ID) so a slow
-client never slows the others. When the LISTEN connection dies the listener
-reconnects with capped, jittered backoff, tells subscribers, and catches up
-from the last change_seq it saw, so a reconnect loses nothing.
+PostgreSQL announces changed executions on `execution_events` (see the notify
+migration). A notification only says "something changed": the fan-out then
+reads every change after the last one it delivered (`executions_changed_since`,
+the same query a resuming client's replay uses), in change order, over its own
+small pool. So a fetch that fails is retried from the same place (delayed,
+never lost), a reconnect catches up by the same path, and nothing between
+notification and fetch can grow without bound (a flag, not a list of ids).
+
+Each subscriber has a bounded queue; one that falls too far behind is dropped
+(its stream ends with a `dropped` event and its connection is closed; it
+resumes with Last-Event-ID) so a slow client never slows the others. Every
+loss is counted in `BroadcasterStats`.
 """
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
-from collections import deque
-from dataclasses import dataclass, field
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 from sse_starlette import ServerSentEvent
 
 from langgraph_execution_monitor.storage import queries
@@ -94,53 +101,101 @@ class Subscriber:
 
 @dataclass
 class BroadcasterStats:
+    """Counters for /health and /metrics (all monotonic)."""
+
     notifications: int = 0
+    fetches: int = 0
+    fetch_errors: int = 0  # failed reads of the changes: retried, nothing lost
     changes_broadcast: int = 0
     reconnects: int = 0
-    subscribers_dropped: int = 0
-    bad_payloads: int = 0
+    subscribers_dropped: int = 0  # too slow: told so, disconnected, can resume
+    replay_resets: int = 0  # resume too far back: told to reload instead
+    send_timeouts: int = 0  # clients that stopped reading: disconnected, can resume
+    connections_aborted: int = 0  # dropped or timed-out clients whose connection was reset
+    bad_rows: int = 0  # rows whose JSON could not be read (never expected)
+    last_error: str | None = None
 
 
-@dataclass
-class _RecentSeqs:
-    """change_seqs already broadcast (a row fetched twice is sent once)."""
+@dataclass(frozen=True)
+class ReplayPlan:
+    """What a client resuming after `after` gets: a replay of the changes
+    since, or (too many, too old, or an id this database never had) a reset
+    to `latest`, after which only live changes follow."""
 
-    limit: int = 10_000
-    order: deque[int] = field(default_factory=deque)
-    seen: set[int] = field(default_factory=set)
+    reset: bool
+    after: int
+    reason: str | None = None
 
-    def add(self, seq: int) -> bool:
-        if seq in self.seen:
-            return False
-        self.seen.add(seq)
-        self.order.append(seq)
-        if len(self.order) > self.limit:
-            self.seen.discard(self.order.popleft())
-        return True
+
+PoolFactory = Callable[[], Awaitable[asyncpg.Pool]]
+
+
+def fan_out_pool_factory(
+    database_url: str, *, size: int = 2, statement_timeout_s: float = 5.0
+) -> PoolFactory:
+    """The fan-out's own small pool: its reads never wait behind the request
+    pool's heaviest queries, and a stuck read gives up after the timeout."""
+
+    async def create() -> asyncpg.Pool:
+        return await asyncpg.create_pool(
+            database_url,
+            min_size=0,
+            max_size=size,
+            timeout=10,
+            command_timeout=statement_timeout_s + 5,
+            server_settings={
+                "application_name": "execution-fan-out",
+                "statement_timeout": str(int(statement_timeout_s * 1000)),
+            },
+        )
+
+    return create
+
+
+def _change_time(data: str) -> float | None:
+    """When a listing row last changed (its finish, else its start), epoch s."""
+    try:
+        row = orjson.loads(data)
+        text = row.get("completed_at") or row.get("started_at")
+        return datetime.fromisoformat(text).timestamp() if text else None
+    except Exception:
+        return None
 
 
 class ExecutionBroadcaster:
     def __init__(
         self,
         database_url: str,
-        pool: asyncpg.Pool,
         *,
+        pool_factory: PoolFactory | None = None,
         client_queue_size: int = 1000,
         liveness_interval_s: float = 5.0,
         max_backoff_s: float = 5.0,
+        fetch_page: int = 1000,
+        replay_max_changes: int = 10_000,
+        replay_max_age_s: float = 24 * 3600.0,
+        statement_timeout_s: float = 5.0,
     ) -> None:
         self.database_url = database_url
-        self.pool = pool
+        self._pool_factory = pool_factory or fan_out_pool_factory(
+            database_url, statement_timeout_s=statement_timeout_s
+        )
+        self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
         self.client_queue_size = client_queue_size
         self.liveness_interval_s = liveness_interval_s
         self.max_backoff_s = max_backoff_s
+        self.fetch_page = fetch_page
+        self.replay_max_changes = replay_max_changes
+        self.replay_max_age_s = replay_max_age_s
         self.state = "reconnecting"
         self.stats = BroadcasterStats()
         self._subscribers: set[Subscriber] = set()
-        self._pending_ids: asyncio.Queue[list[str]] = asyncio.Queue()
+        # "Something changed since the cursor": all a notification leaves
+        # behind, so nothing queues up between the listener and the fetch.
+        self._changed = asyncio.Event()
+        self._cursor: int | None = None  # last change_seq delivered; None until known
         self._connection: asyncpg.Connection | None = None
-        self._last_seq: int | None = None  # None until the first connection
-        self._recent = _RecentSeqs()
         self._tasks: list[asyncio.Task[None]] = []
         self._lost = asyncio.Event()
 
@@ -157,6 +212,11 @@ class ExecutionBroadcaster:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def cursor(self) -> int | None:
+        """The last change_seq fanned out (None before the first connection)."""
+        return self._cursor
 
     def _offer(self, subscriber: Subscriber, item: ChangeBatch | ListenerState) -> None:
         if subscriber.dropped:
@@ -204,12 +264,60 @@ class ExecutionBroadcaster:
                 await task
         self._tasks = []
         await self._close_connection()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            try:
+                await asyncio.wait_for(pool.close(), 2)
+            except Exception:
+                pool.terminate()
 
     async def _close_connection(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None and not connection.is_closed():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), 2)
+
+    async def pool(self) -> asyncpg.Pool:
+        """The fan-out's own pool (created on first use, so the app starts
+        while the database is down)."""
+        async with self._pool_lock:
+            if self._pool is None:
+                self._pool = await self._pool_factory()
+            return self._pool
+
+    # -- reading changes: one path for live delivery and for resume -------
+
+    async def changes_since(
+        self, after: int, filters: StreamFilters | None = None, *, limit: int | None = None
+    ) -> list[tuple[int, str]]:
+        """Changes after change_seq `after`, in change order, at most `limit`."""
+        filters = filters or StreamFilters()
+        return await queries.executions_changed_since(
+            await self.pool(),
+            after,
+            status=filters.status,
+            user_id=filters.user_id,
+            conversation_id=filters.conversation_id,
+            limit=limit or self.fetch_page,
+        )
+
+    async def plan_replay(self, after: int) -> ReplayPlan:
+        """Replay from `after`, or reset when that is too much to replay."""
+        latest = await queries.latest_change_seq(await self.pool())
+        reason: str | None = None
+        if after > latest:
+            reason = "unknown event id (newer than this database's changes)"
+        elif latest - after > self.replay_max_changes:
+            reason = f"more than {self.replay_max_changes} changes to replay"
+        else:
+            oldest = await self.changes_since(after, limit=1)
+            changed_at = _change_time(oldest[0][1]) if oldest else None
+            if changed_at is not None and time.time() - changed_at > self.replay_max_age_s:
+                reason = f"changes older than {self.replay_max_age_s:g} s to replay"
+        if reason is None:
+            return ReplayPlan(reset=False, after=after)
+        self.stats.replay_resets += 1
+        return ReplayPlan(reset=True, after=latest, reason=reason)
 
     # -- the LISTEN connection --------------------------------------------
 
@@ -223,6 +331,7 @@ class ExecutionBroadcaster:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                self.stats.last_error = f"listener: {type(error).__name__}: {error}"
                 logger.warning("execution listener lost its connection: %s", error)
             self._set_state("reconnecting")
             self.stats.reconnects += 1
@@ -234,15 +343,18 @@ class ExecutionBroadcaster:
     async def _connect(self) -> None:
         self._lost.clear()
         connection = await asyncpg.connect(
-            self.database_url, server_settings={"application_name": "execution-listener"}
+            self.database_url,
+            timeout=10,
+            server_settings={"application_name": "execution-listener"},
         )
         connection.add_termination_listener(lambda _: self._lost.set())
         await connection.add_listener(CHANNEL, self._on_notification)
         self._connection = connection
-        if self._last_seq is None:
-            self._last_seq = await self._current_seq()
-        else:
-            await self._catch_up()  # what changed while we were not listening
+        if self._cursor is None:
+            self._cursor = await queries.latest_change_seq(connection)
+        # What changed while nobody listened (after a reconnect) is read by
+        # the fan-out from its cursor, like any other change.
+        self._changed.set()
         self._set_state("connected")
         logger.info("execution listener connected (LISTEN %s)", CHANNEL)
 
@@ -256,52 +368,70 @@ class ExecutionBroadcaster:
                 raise ConnectionError("LISTEN connection closed")
             await asyncio.wait_for(queries.ping(self._connection), self.liveness_interval_s)
 
-    async def _current_seq(self) -> int:
-        return await queries.latest_change_seq(self.pool)
-
-    async def _catch_up(self) -> None:
-        while True:
-            changes = await queries.executions_changed_since(self.pool, self._last_seq or 0)
-            self._broadcast(changes)
-            if len(changes) < 1000:
-                return
-
-    def _on_notification(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notification(self, _connection: object, _pid: int, _channel: str, _: str) -> None:
+        # The payload (ids, statuses) is not needed: the fetch reads every
+        # change after the cursor, so a malformed or lost payload costs nothing.
         self.stats.notifications += 1
-        try:
-            ids = [str(entry[0]) for entry in json.loads(payload)]
-        except Exception:
-            self.stats.bad_payloads += 1
-            logger.warning("ignored a malformed notification: %.200r", payload)
-            return
-        self._pending_ids.put_nowait(ids)
+        self._changed.set()
 
     # -- fetch and fan out ------------------------------------------------
 
     async def _fetch_forever(self) -> None:
+        attempt = 0
         while True:
-            ids = await self._pending_ids.get()
-            while not self._pending_ids.empty():  # coalesce what piled up
-                ids.extend(self._pending_ids.get_nowait())
+            await self._changed.wait()
+            self._changed.clear()
+            if self._cursor is None:
+                continue  # set, with the flag, once the listener connects
             try:
-                self._broadcast(await queries.executions_by_ids(self.pool, ids))
+                await self._deliver_changes()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                # The rows are still in the table: clients that reconnect with
-                # Last-Event-ID get them. Keep the fan-out alive.
-                logger.warning("could not fetch announced executions: %s", error)
+                # Nothing was delivered past the cursor: the next try reads
+                # the same changes again. Delayed, not lost.
+                self.stats.fetch_errors += 1
+                self.stats.last_error = f"fetch: {type(error).__name__}: {error}"
+                attempt += 1
+                if attempt == 1 or attempt % 20 == 0:
+                    logger.warning("could not read execution changes (will retry): %s", error)
+                await self._drop_pool_after(error)
+                self._changed.set()
+                delay = min(self.max_backoff_s, 0.05 * 2 ** min(attempt, 8))
+                await asyncio.sleep(delay * random.uniform(0.5, 1))
+                continue
+            attempt = 0
+
+    async def _deliver_changes(self) -> None:
+        while True:
+            assert self._cursor is not None
+            changes = await self.changes_since(self._cursor)
+            self.stats.fetches += 1
+            self._broadcast(changes)
+            if len(changes) < self.fetch_page:
+                return
+
+    async def _drop_pool_after(self, error: Exception) -> None:
+        """After a connection-level failure, start the next try on a fresh pool."""
+        if isinstance(error, asyncpg.PostgresError) and not isinstance(
+            error, asyncpg.PostgresConnectionError
+        ):
+            return  # the server answered: the connections are fine
+        async with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
 
     def _broadcast(self, changes: list[tuple[int, str]]) -> None:
         fresh: list[tuple[ExecutionChange, dict[str, Any]]] = []
         for seq, data in changes:
-            self._last_seq = max(self._last_seq or 0, seq)
-            if not self._recent.add(seq):
+            if self._cursor is not None and seq <= self._cursor:
                 continue
+            self._cursor = seq
             try:
-                execution = json.loads(data)
-            except ValueError:
-                self.stats.bad_payloads += 1
+                execution = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                self.stats.bad_rows += 1
                 continue
             fresh.append((ExecutionChange(seq, data), execution))
         if not fresh:

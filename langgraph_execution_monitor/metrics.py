@@ -1,23 +1,78 @@
 """Prometheus metrics, read from the writer's and the broadcaster's counters at
-scrape time (nothing is added to the hot path)."""
+scrape time (nothing is added to the hot path).
 
-from collections.abc import Iterator
+Counters are the writer's and broadcaster's own monotonic counts. The batch
+write time is a real Histogram (cumulative buckets, monotonic `_count` and
+`_sum`, so `rate()` and `histogram_quantile()` work): the writer records each
+batch's duration in `stats.write_latencies_ms`, a bounded deque; at the
+first scrape the collector observes what is in it and replaces it with a
+deque that also observes each value appended from then on (the writer's code
+is unchanged, and nothing between two scrapes is lost)."""
 
-from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from langgraph_execution_monitor.live_events import ExecutionBroadcaster
 from langgraph_execution_monitor.writer import LogWriter
 
+BATCH_WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class ObservedLatencies(deque[float]):
+    """The writer's recent batch latencies (ms), each also observed (in
+    seconds) by a Histogram."""
+
+    def __init__(self, histogram: Histogram, values: Iterable[float] = (), maxlen: int = 1024):
+        super().__init__(values, maxlen=maxlen)
+        self.histogram = histogram
+
+    def append(self, value: float) -> None:
+        super().append(value)
+        self.histogram.observe(value / 1000)
+
+
+def observe_batch_writes(writer: LogWriter, histogram: Histogram) -> None:
+    """From now on, every batch latency the writer records is also observed;
+    those it recorded already (its last 1024) are observed now."""
+    current = writer.stats.write_latencies_ms
+    if isinstance(current, ObservedLatencies) and current.histogram is histogram:
+        return
+    for value in current:
+        histogram.observe(value / 1000)
+    writer.stats.write_latencies_ms = ObservedLatencies(
+        histogram, current, maxlen=current.maxlen or 1024
+    )
+
 
 class MonitorCollector(Collector):
-    def __init__(self, writer: LogWriter, broadcaster: ExecutionBroadcaster | None) -> None:
-        self.writer = writer
-        self.broadcaster = broadcaster
+    """Reads `source()`'s writer and broadcaster at each scrape (they may be
+    created after the app's routes, in its lifespan)."""
 
-    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | SummaryMetricFamily]:
-        stats = self.writer.stats
+    def __init__(self, source: Callable[[], tuple[LogWriter | None, Any]]) -> None:
+        self.source = source
+        self.batch_write_seconds = Histogram(
+            "execution_monitor_batch_write_seconds",
+            "Time of one log_batch call (one batch, one connection)",
+            buckets=BATCH_WRITE_BUCKETS,
+            registry=None,
+        )
+
+    def collect(self) -> Iterator[Any]:
+        writer, broadcaster = self.source()
+        if writer is not None:
+            observe_batch_writes(writer, self.batch_write_seconds)
+            yield from self._writer_metrics(writer)
+            yield from self.batch_write_seconds.collect()
+        if broadcaster is not None:
+            yield from self._live_metrics(broadcaster)
+
+    def _writer_metrics(self, writer: LogWriter) -> Iterator[Any]:
+        stats = writer.stats
         counters = {
             "queued": ("Execution events accepted by the monitor's queue", stats.queued),
             "written": ("Execution events written to PostgreSQL", stats.written),
@@ -41,50 +96,57 @@ class MonitorCollector(Collector):
         yield GaugeMetricFamily(
             "execution_monitor_queue_depth",
             "Events waiting to be written",
-            value=self.writer.queue_depth,
+            value=writer.queue_depth,
         )
         yield GaugeMetricFamily(
             "execution_monitor_queue_bytes",
             "Approximate bytes buffered",
-            value=self.writer.buffered_bytes,
+            value=writer.buffered_bytes,
         )
-        latencies = list(stats.write_latencies_ms)
-        yield SummaryMetricFamily(
-            "execution_monitor_batch_write_seconds",
-            "Batch write latency (last 1024 batches)",
-            count_value=len(latencies),
-            sum_value=sum(latencies) / 1000,
+
+    def _live_metrics(self, broadcaster: ExecutionBroadcaster) -> Iterator[Any]:
+        live = broadcaster.stats
+        yield GaugeMetricFamily(
+            "execution_stream_clients",
+            "Connected stream clients",
+            value=broadcaster.subscriber_count,
         )
-        if self.broadcaster is not None:
-            live = self.broadcaster.stats
-            yield GaugeMetricFamily(
-                "execution_stream_clients",
-                "Connected stream clients",
-                value=self.broadcaster.subscriber_count,
-            )
-            yield GaugeMetricFamily(
-                "execution_listener_connected",
-                "1 when the LISTEN connection is up",
-                value=1 if self.broadcaster.state == "connected" else 0,
-            )
-            yield CounterMetricFamily(
-                "execution_listener_reconnects", "LISTEN reconnections", value=live.reconnects
-            )
-            yield CounterMetricFamily(
-                "execution_stream_clients_dropped",
-                "Slow stream clients dropped",
-                value=live.subscribers_dropped,
-            )
-            yield CounterMetricFamily(
-                "execution_stream_changes",
-                "Execution changes fanned out",
-                value=live.changes_broadcast,
-            )
+        yield GaugeMetricFamily(
+            "execution_listener_connected",
+            "1 when the LISTEN connection is up",
+            value=1 if broadcaster.state == "connected" else 0,
+        )
+        counters = {
+            "execution_listener_reconnects": ("LISTEN reconnections", live.reconnects),
+            "execution_stream_fetch_errors": (
+                "Failed reads of the changes to fan out (retried from the same change)",
+                live.fetch_errors,
+            ),
+            "execution_stream_changes": ("Execution changes fanned out", live.changes_broadcast),
+            "execution_stream_clients_dropped": (
+                "Stream clients dropped as too slow (they can resume)",
+                live.subscribers_dropped,
+            ),
+            "execution_stream_send_timeouts": (
+                "Stream clients disconnected because a send timed out",
+                live.send_timeouts,
+            ),
+            "execution_stream_connections_aborted": (
+                "Connections of dropped or timed-out stream clients reset",
+                live.connections_aborted,
+            ),
+            "execution_stream_replay_resets": (
+                "Resumes too far back, answered with a reset event",
+                live.replay_resets,
+            ),
+        }
+        for name, (help_text, value) in counters.items():
+            yield CounterMetricFamily(name, help_text, value=value)
 
 
 def build_registry(
-    writer: LogWriter, broadcaster: ExecutionBroadcaster | None
+    source: Callable[[], tuple[LogWriter | None, ExecutionBroadcaster | None]],
 ) -> CollectorRegistry:
     registry = CollectorRegistry()
-    registry.register(MonitorCollector(writer, broadcaster))
+    registry.register(MonitorCollector(source))
     return registry

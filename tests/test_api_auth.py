@@ -1,7 +1,8 @@
-"""The token: with `monitoring_api_token` set, the monitoring API and the
-stream answer 401 without it or with a wrong one, and 200 with it (the stream
-also takes `?access_token=`, for EventSource). /health, /, /metrics and chat
-stay open. Without a token everything is open."""
+"""The token: with `monitoring_api_token` set, the monitoring API, the stream
+and the chat endpoint answer 401 without it or with a wrong one, and 200 with
+it (the stream also takes a ticket, or `?access_token=`, for EventSource).
+/health, /, /metrics stay open (health without details). Without a token
+everything is open."""
 
 import httpx
 import pytest
@@ -107,8 +108,22 @@ async def test_system_pages_are_open_with_a_token_configured(
     assert answer.status_code == 200
 
 
-async def test_chat_is_open_with_a_token_configured(client: httpx.AsyncClient) -> None:
-    answer = await client.post("/api/v1/chat/v2", json={"message": "hi", "user_id": "u1"})
+async def test_chat_needs_the_token_when_one_is_configured(client: httpx.AsyncClient) -> None:
+    without = await client.post("/api/v1/chat/v2", json={"message": "hi", "user_id": "u1"})
+    with_it = await client.post(
+        "/api/v1/chat/v2", json={"message": "hi", "user_id": "u1"}, headers=bearer(TOKEN)
+    )
+
+    assert (without.status_code, with_it.status_code) == (401, 200)
+
+
+async def test_chat_can_be_left_open_with_a_token_configured(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"chat_requires_token": False}))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        answer = await http.post("/api/v1/chat/v2", json={"message": "hi", "user_id": "u1"})
 
     assert answer.status_code == 200
 

@@ -205,7 +205,8 @@ async def test_the_body_limit_is_the_chat_max_body_bytes_setting(settings: Setti
     assert refused.status_code == 413
 
 
-async def test_a_body_that_is_not_utf8_is_400(client: httpx.AsyncClient) -> None:
+async def test_a_body_that_is_not_utf8_is_422_invalid_json(client: httpx.AsyncClient) -> None:
     answer = await client.post(CHAT, content=b'{"message": "\xff\xfe"}', headers=JSON)
 
-    assert answer.status_code == 400
+    assert answer.status_code == 422
+    assert "invalid JSON" in answer.json()["detail"][0]["msg"]

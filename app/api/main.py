@@ -11,19 +11,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
+from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app.api.body_limit import BodySizeLimit
 from app.api.routes import chat
 from app.config import Settings, get_settings
 from app.services.demo_traffic import run_demo_traffic
-from app.services.execution_monitor import build_monitor, monitored_agent
+from app.services.execution_monitor import (
+    MonitorWiring,
+    build_broadcaster,
+    build_monitor,
+    monitored_agent,
+)
 from app.storage.bootstrap import prepare_database, resolve_database_url
-from langgraph_execution_monitor.api.errors import install_error_handlers
-from langgraph_execution_monitor.api.routes import dashboard, monitoring, stream, system
-from langgraph_execution_monitor.live_events import ExecutionBroadcaster
-from langgraph_execution_monitor.metrics import build_registry
+from langgraph_execution_monitor.api.router import (
+    create_dashboard_router,
+    create_router,
+    create_system_router,
+)
+from langgraph_execution_monitor.api.security import SecurityHeaders
+from langgraph_execution_monitor.api.stream_response import install_connection_guard
 
 logger = logging.getLogger(__name__)
 
@@ -42,26 +50,29 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
 
     # min_size=0: the app starts (and chat keeps answering) while the database is down.
+    # statement_timeout: a read stuck behind a lock gives up (503) in seconds.
     pool = await asyncpg.create_pool(
         database_url,
         min_size=0,
         max_size=settings.db_pool_max_size,
-        command_timeout=30,
-        server_settings={"application_name": "execution-monitor-api"},
+        timeout=10,
+        command_timeout=settings.read_statement_timeout_s + 5,
+        server_settings={
+            "application_name": "execution-monitor-api",
+            "statement_timeout": str(int(settings.read_statement_timeout_s * 1000)),
+        },
     )
     monitor = await build_monitor(settings, database_url).start()
     writer = monitor.writer
-    broadcaster = ExecutionBroadcaster(
-        database_url, pool, client_queue_size=settings.stream_client_queue_size
-    )
+    broadcaster = build_broadcaster(settings, database_url)
     await broadcaster.start()
+    app.state.monitoring.started(pool, writer, broadcaster)
 
     app.state.pool = pool
     app.state.writer = writer
     app.state.monitor = monitor
     app.state.graph = monitored_agent(settings, monitor)
     app.state.broadcaster = broadcaster
-    app.state.metrics = build_registry(writer, broadcaster)
 
     demo: asyncio.Task[None] | None = None
     if settings.demo_traffic:
@@ -83,20 +94,32 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc with their assets served by the app.
+    app = FastAPIOffline(
         title="LangGraph execution monitor",
         summary="Every LangGraph run as one row in PostgreSQL: list, inspect, stream, chart.",
         version="0.1.0",
         lifespan=lifespan,
     )
     app.state.settings = settings
-    install_error_handlers(app)
+    monitoring = MonitorWiring(settings.monitoring_api_token)
+    app.state.monitoring = monitoring
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.chat_max_body_bytes, path_prefix="/api/v1/chat"
     )
-    for module in (monitoring, stream, chat, system, dashboard):
-        app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
+    app.add_middleware(SecurityHeaders)
+    install_connection_guard(app)
+    api = create_router(
+        monitoring,
+        prefix="/api/v1/monitoring",
+        stream_heartbeat_s=settings.stream_heartbeat_s,
+        stream_send_timeout_s=settings.stream_send_timeout_s,
+    )
+    app.include_router(api)
+    chat_auth = [Depends(api.token_dependency)] if settings.chat_requires_token else []
+    app.include_router(chat.router, dependencies=chat_auth)
+    app.include_router(create_system_router(monitoring))
+    app.include_router(create_dashboard_router())
     return app
 
 

@@ -1,61 +1,59 @@
-"""Small dependencies: the request pool, the token check, shared filters."""
+"""What the routers need from the monitor, and the filters they share.
 
-import secrets
-from typing import Annotated
+`MonitorServices` is all `create_router` reads from the object it is given:
+any object with these attributes will do (the library's monitor, or an app's
+own wiring, as in `app/api/main.py`)."""
+
+from typing import Annotated, Protocol
 
 import asyncpg
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Query
 
 from langgraph_execution_monitor.api.schemas import NO_NUL, Status
+from langgraph_execution_monitor.live_events import ExecutionBroadcaster
+from langgraph_execution_monitor.writer import WriterStats
 
 
-def get_pool(request: Request) -> asyncpg.Pool:
-    return request.app.state.pool
+class WriterView(Protocol):
+    """The writer's state, for /health and /metrics (a `LogWriter` is one)."""
+
+    @property
+    def stats(self) -> WriterStats: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def queue_depth(self) -> int: ...
+    @property
+    def waiting(self) -> int: ...
+    @property
+    def buffered_bytes(self) -> int: ...
 
 
-def _token_matches(given: str | None, expected: str) -> bool:
-    return given is not None and secrets.compare_digest(given.encode(), expected.encode())
+class MonitorServices(Protocol):
+    @property
+    def read_pool(self) -> asyncpg.Pool:
+        """The pool API reads use. Give it a `statement_timeout` (server
+        setting) so a read stuck behind a lock answers 503 in seconds."""
+        ...
 
+    @property
+    def broadcaster(self) -> ExecutionBroadcaster:
+        """The live fan-out (its own LISTEN connection and pool)."""
+        ...
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    return credentials.strip() if scheme.lower() == "bearer" else None
+    @property
+    def writer(self) -> WriterView | None:
+        """The writer whose state /health and /metrics report, if any."""
+        ...
 
+    @property
+    def api_token(self) -> str | None:
+        """Monitoring data needs `Authorization: Bearer <this>`; None: open.
+        Blank is refused (every request is 401), never taken as "open"."""
+        ...
 
-def require_token(request: Request) -> None:
-    """401 unless the configured token came as `Authorization: Bearer ...`."""
-    expected = request.app.state.settings.monitoring_api_token
-    if expected and not _token_matches(_bearer(request), expected):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-
-def require_stream_token(
-    request: Request,
-    access_token: Annotated[
-        str | None, Query(description="The token, for clients (EventSource) without headers")
-    ] = None,
-) -> None:
-    """Like `require_token`, also accepting `?access_token=` (a browser's
-    EventSource cannot send headers)."""
-    expected = request.app.state.settings.monitoring_api_token
-    if expected and not (
-        _token_matches(_bearer(request), expected) or _token_matches(access_token, expected)
-    ):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-
-Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 
 # Filters shared by the listing and the stream (one definition, one documentation).
 StatusFilter = Annotated[Status | None, Query(description="Only this status")]
 UserIdFilter = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]
-ConversationIdFilter = Annotated[str | None, Query(min_length=1, max_length=36, pattern=NO_NUL)]
-Authorized = Depends(require_token)
+ConversationIdFilter = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]

@@ -4,9 +4,12 @@ from fastapi import APIRouter, Request
 
 from app.api.schemas import ChatRequest, ChatResponse
 from app.services.chat import run_chat_turn
+from langgraph_execution_monitor.api.errors import StrictJSONRoute
 from langgraph_execution_monitor.api.schemas import ErrorDetail
 
-router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
+# Strict JSON (no NaN, Infinity, 1e400 or lone surrogates: 422), and 422
+# answers that always encode.
+router = APIRouter(prefix="/api/v1/chat", tags=["chat"], route_class=StrictJSONRoute)
 
 
 @router.post(
@@ -14,9 +17,12 @@ router = APIRouter(prefix="/api/v1/chat", tags=["chat"])
     response_model=ChatResponse,
     summary="Run the demo agent on a message",
     responses={
-        400: {"model": ErrorDetail, "description": "The body is not UTF-8 text"},
+        401: {"model": ErrorDetail, "description": "With a token configured, without it"},
         413: {"model": ErrorDetail},
-        422: {"model": ErrorDetail},
+        422: {
+            "model": ErrorDetail,
+            "description": "Invalid fields, or a body that is not strict JSON in UTF-8",
+        },
     },
 )
 async def chat(body: ChatRequest, request: Request) -> ChatResponse:

@@ -1,5 +1,5 @@
-"""GET /api/v1/monitoring/...: each endpoint is one call of its SQL function,
-whose JSON goes to the client as is."""
+"""GET .../logs, .../stats, ...: each endpoint is one call of its SQL
+function, whose JSON goes to the client as is."""
 
 from typing import Annotated
 
@@ -7,9 +7,8 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import Response
 
 from langgraph_execution_monitor.api.deps import (
-    Authorized,
     ConversationIdFilter,
-    Pool,
+    MonitorServices,
     StatusFilter,
     UserIdFilter,
 )
@@ -24,13 +23,6 @@ from langgraph_execution_monitor.api.schemas import (
 )
 from langgraph_execution_monitor.storage import queries
 
-router = APIRouter(
-    prefix="/api/v1/monitoring",
-    tags=["monitoring"],
-    dependencies=[Authorized],
-    responses={401: {"model": ErrorDetail}, 422: {"model": ErrorDetail}},
-)
-
 Limit = Annotated[int, Query(ge=1, le=200, description="Rows per page (max 200)")]
 Offset = Annotated[int, Query(ge=0, le=2_000_000_000, description="Rows to skip")]
 Hours = Annotated[int, Query(ge=1, le=168, description="Time window in hours (max 168)")]
@@ -40,79 +32,91 @@ def json_response(body: str) -> Response:
     return Response(content=body, media_type="application/json")
 
 
-@router.get("/logs", response_model=ExecutionPage, summary="List executions")
-async def list_logs(
-    pool: Pool,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    status: StatusFilter = None,
-    user_id: UserIdFilter = None,
-    conversation_id: ConversationIdFilter = None,
-    hours: Hours = 24,
-    q: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=200,
-            pattern=NO_NUL,
-            description="Text in request or response",
-        ),
-    ] = None,
-) -> Response:
-    return json_response(
-        await queries.list_executions(
-            pool,
-            status=status,
-            user_id=user_id,
-            conversation_id=conversation_id,
-            hours=hours,
-            limit=limit,
-            offset=offset,
-            q=q,
+def add_monitoring_routes(router: APIRouter, monitor: MonitorServices) -> None:
+    """The seed's read endpoints, on `router`, reading through `monitor.read_pool`."""
+    common = {
+        "tags": ["monitoring"],
+        "responses": {401: {"model": ErrorDetail}, 422: {"model": ErrorDetail}},
+    }
+
+    @router.get("/logs", response_model=ExecutionPage, summary="List executions", **common)
+    async def list_logs(
+        limit: Limit = 50,
+        offset: Offset = 0,
+        status: StatusFilter = None,
+        user_id: UserIdFilter = None,
+        conversation_id: ConversationIdFilter = None,
+        hours: Hours = 24,
+        q: Annotated[
+            str | None,
+            Query(
+                min_length=1,
+                max_length=200,
+                pattern=NO_NUL,
+                description="Text in request or response",
+            ),
+        ] = None,
+    ) -> Response:
+        return json_response(
+            await queries.list_executions(
+                monitor.read_pool,
+                status=status,
+                user_id=user_id,
+                conversation_id=conversation_id,
+                hours=hours,
+                limit=limit,
+                offset=offset,
+                q=q,
+            )
         )
+
+    @router.get(
+        "/logs/{execution_id}",
+        response_model=ExecutionDetail,
+        summary="One execution with its trace (for the tree)",
+        tags=["monitoring"],
+        responses={
+            401: {"model": ErrorDetail},
+            404: {"model": ErrorDetail},
+            422: {"model": ErrorDetail},
+        },
     )
+    async def get_log(
+        execution_id: Annotated[str, Path(max_length=255, pattern=NO_NUL)],
+    ) -> Response:
+        body = await queries.get_execution(monitor.read_pool, execution_id)
+        if body is None:
+            raise HTTPException(404, f"no execution with id {execution_id!r}")
+        return json_response(body)
 
-
-@router.get(
-    "/logs/{execution_id}",
-    response_model=ExecutionDetail,
-    summary="One execution with its trace (for the tree)",
-    responses={404: {"model": ErrorDetail}},
-)
-async def get_log(
-    pool: Pool, execution_id: Annotated[str, Path(max_length=255, pattern=NO_NUL)]
-) -> Response:
-    body = await queries.get_execution(pool, execution_id)
-    if body is None:
-        raise HTTPException(404, f"no execution with id {execution_id!r}")
-    return json_response(body)
-
-
-@router.get(
-    "/conversations/{conversation_id}/logs",
-    response_model=ConversationExecutions,
-    summary="A conversation's executions, oldest first",
-)
-async def conversation_logs(
-    pool: Pool,
-    conversation_id: Annotated[str, Path(max_length=255, pattern=NO_NUL)],
-    limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    offset: Offset = 0,
-) -> Response:
-    return json_response(
-        await queries.list_conversation_executions(
-            pool, conversation_id, limit=limit, offset=offset
+    @router.get(
+        "/conversations/{conversation_id}/logs",
+        response_model=ConversationExecutions,
+        summary="A conversation's executions, oldest first",
+        **common,
+    )
+    async def conversation_logs(
+        conversation_id: Annotated[str, Path(max_length=255, pattern=NO_NUL)],
+        limit: Annotated[int, Query(ge=1, le=200)] = 20,
+        offset: Offset = 0,
+    ) -> Response:
+        return json_response(
+            await queries.list_conversation_executions(
+                monitor.read_pool, conversation_id, limit=limit, offset=offset
+            )
         )
+
+    @router.get(
+        "/stats", response_model=ExecutionStats, summary="Statistics for a time window", **common
     )
+    async def stats(hours: Hours = 24) -> Response:
+        return json_response(await queries.execution_stats(monitor.read_pool, hours))
 
-
-@router.get("/stats", response_model=ExecutionStats, summary="Statistics for a time window")
-async def stats(pool: Pool, hours: Hours = 24) -> Response:
-    return json_response(await queries.execution_stats(pool, hours))
-
-
-@router.get(
-    "/nodes", response_model=NodePerformanceReport, summary="Per-node performance from the traces"
-)
-async def node_performance(pool: Pool, hours: Hours = 24) -> Response:
-    return json_response(await queries.node_performance(pool, hours))
+    @router.get(
+        "/nodes",
+        response_model=NodePerformanceReport,
+        summary="Per-node performance from the traces",
+        **common,
+    )
+    async def node_performance(hours: Hours = 24) -> Response:
+        return json_response(await queries.node_performance(monitor.read_pool, hours))

@@ -1,27 +1,36 @@
-"""GET /api/v1/monitoring/stream: executions as they start and finish, as
-Server-Sent Events.
+"""GET .../stream: executions as they start and finish, as Server-Sent Events.
 
 Each `execution` event carries the listing row as data and its change_seq as
 id. A client that reconnects with Last-Event-ID first gets what changed since
-(read from the table), then the live events, so a dropped connection loses
-nothing. `listener` events say when the server's database listener is
-reconnecting and when it is back."""
+(read from the table by the same query as live delivery), then the live
+events, so a dropped connection loses nothing. A resume too far back (more
+than `replay_max_changes` changes, or older than `replay_max_age_s`, or an id
+this database never had) gets a `reset` event instead: reload, then live
+events follow. `listener` events say when the server's database listener is
+reconnecting and when it is back; `dropped` says the client fell too far
+behind (its connection is then closed; it resumes with Last-Event-ID).
+
+POST .../stream/ticket gives a single-use ticket for `?ticket=`, for browsers
+whose EventSource cannot send the token in a header.
+"""
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from fastapi import APIRouter, Depends, Header
+from pydantic import BaseModel, Field
+from sse_starlette import ServerSentEvent
 
 from langgraph_execution_monitor.api.deps import (
     ConversationIdFilter,
-    Pool,
+    MonitorServices,
     StatusFilter,
     UserIdFilter,
-    require_stream_token,
 )
 from langgraph_execution_monitor.api.schemas import ErrorDetail
+from langgraph_execution_monitor.api.security import StreamAuth, StreamTickets
+from langgraph_execution_monitor.api.stream_response import StreamResponse
 from langgraph_execution_monitor.live_events import (
     ChangeBatch,
     Dropped,
@@ -30,24 +39,21 @@ from langgraph_execution_monitor.live_events import (
     ListenerState,
     StreamFilters,
 )
-from langgraph_execution_monitor.storage import queries
-
-router = APIRouter(prefix="/api/v1/monitoring", tags=["live"])
 
 REPLAY_PAGE = 1000
 
 
-async def replay(pool: Pool, after_seq: int, filters: StreamFilters) -> AsyncIterator[ChangeBatch]:
-    """What changed after `after_seq`, read from the table, a page at a time."""
+class StreamTicket(BaseModel):
+    ticket: str = Field(description="Pass as `?ticket=` to the stream, once")
+    expires_in_s: float
+
+
+async def replay(
+    broadcaster: ExecutionBroadcaster, after_seq: int, filters: StreamFilters
+) -> AsyncIterator[ChangeBatch]:
+    """What changed after `after_seq`, a page at a time."""
     while True:
-        changes = await queries.executions_changed_since(
-            pool,
-            after_seq,
-            status=filters.status,
-            user_id=filters.user_id,
-            conversation_id=filters.conversation_id,
-            limit=REPLAY_PAGE,
-        )
+        changes = await broadcaster.changes_since(after_seq, filters, limit=REPLAY_PAGE)
         if changes:
             yield ChangeBatch.of([ExecutionChange(seq, data) for seq, data in changes])
             after_seq = changes[-1][0]
@@ -57,6 +63,11 @@ async def replay(pool: Pool, after_seq: int, filters: StreamFilters) -> AsyncIte
 
 def listener_event(state: str) -> bytes:
     return ServerSentEvent(data=json.dumps({"state": state}), event="listener").encode()
+
+
+def reset_event(latest: int, reason: str | None) -> bytes:
+    data = {"reason": f"{reason}; reload the listing", "latest": latest}
+    return ServerSentEvent(data=json.dumps(data), event="reset", id=str(latest)).encode()
 
 
 DROPPED_EVENT = ServerSentEvent(
@@ -74,8 +85,8 @@ def newer_than(batch: ChangeBatch, sent_up_to: int) -> bytes:
 async def stream_events(
     broadcaster: ExecutionBroadcaster,
     filters: StreamFilters,
-    pool: Pool,
     last_event_id: int | None,
+    outcome: dict[str, Any],
 ) -> AsyncIterator[bytes]:
     # Subscribed here, not in the endpoint: a client gone before its stream
     # starts never leaves a subscriber behind.
@@ -85,9 +96,15 @@ async def stream_events(
         sent_up_to = 0
         if last_event_id is not None:
             # Subscribed first, then replayed: nothing falls in between.
-            async for batch in replay(pool, last_event_id, subscriber.filters):
-                sent_up_to = batch.changes[-1].change_seq
-                yield batch.encoded
+            plan = await broadcaster.plan_replay(last_event_id)
+            if plan.reset:
+                sent_up_to = plan.after
+                yield reset_event(plan.after, plan.reason)
+            else:
+                sent_up_to = last_event_id
+                async for batch in replay(broadcaster, last_event_id, subscriber.filters):
+                    sent_up_to = batch.changes[-1].change_seq
+                    yield batch.encoded
         while True:
             # Everything waiting goes out in one write.
             items = [await subscriber.queue.get()]
@@ -97,6 +114,7 @@ async def stream_events(
             for item in items:
                 subscriber.taken(item)
                 if isinstance(item, Dropped):
+                    outcome["dropped"] = True
                     yield b"".join([*chunks, DROPPED_EVENT])
                     return
                 if isinstance(item, ListenerState):
@@ -108,32 +126,57 @@ async def stream_events(
         broadcaster.unsubscribe(subscriber)
 
 
-@router.get(
-    "/stream",
-    summary="Live executions (Server-Sent Events)",
-    dependencies=[Depends(require_stream_token)],
-    responses={
-        200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"},
-        401: {"model": ErrorDetail},
-        422: {"model": ErrorDetail},
-    },
-    response_class=EventSourceResponse,
-)
-async def stream(
-    request: Request,
-    pool: Pool,
-    status: StatusFilter = None,
-    user_id: UserIdFilter = None,
-    conversation_id: ConversationIdFilter = None,
-    last_event_id: Annotated[
-        int | None, Header(ge=0, le=2**62, description="Resume after this event id")
-    ] = None,
-) -> EventSourceResponse:
-    broadcaster: ExecutionBroadcaster = request.app.state.broadcaster
-    return EventSourceResponse(
-        stream_events(
-            broadcaster, StreamFilters(status, user_id, conversation_id), pool, last_event_id
-        ),
-        ping=request.app.state.settings.stream_heartbeat_s,
-        headers={"X-Accel-Buffering": "no"},
+def add_stream_routes(
+    router: APIRouter,
+    monitor: MonitorServices,
+    auth: StreamAuth,
+    tickets: StreamTickets,
+    token_dependency: Any,
+    *,
+    heartbeat_s: float = 15.0,
+    send_timeout_s: float = 10.0,
+) -> None:
+    @router.post(
+        "/stream/ticket",
+        response_model=StreamTicket,
+        summary="A single-use ticket to open the stream without the token in its URL",
+        dependencies=[Depends(token_dependency)],
+        responses={401: {"model": ErrorDetail}},
+        tags=["live"],
     )
+    async def stream_ticket() -> StreamTicket:
+        return StreamTicket(ticket=tickets.issue(), expires_in_s=tickets.ttl_s)
+
+    @router.get(
+        "/stream",
+        summary="Live executions (Server-Sent Events)",
+        dependencies=[Depends(auth)],
+        responses={
+            200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"},
+            401: {"model": ErrorDetail},
+            422: {"model": ErrorDetail},
+        },
+        response_class=StreamResponse,
+        tags=["live"],
+    )
+    async def stream(
+        status: StatusFilter = None,
+        user_id: UserIdFilter = None,
+        conversation_id: ConversationIdFilter = None,
+        last_event_id: Annotated[
+            int | None, Header(ge=0, le=2**62, description="Resume after this event id")
+        ] = None,
+    ) -> StreamResponse:
+        outcome: dict[str, Any] = {}
+        return StreamResponse(
+            stream_events(
+                monitor.broadcaster,
+                StreamFilters(status, user_id, conversation_id),
+                last_event_id,
+                outcome,
+            ),
+            outcome=outcome,
+            stats=monitor.broadcaster.stats,
+            ping=heartbeat_s,
+            send_timeout=send_timeout_s,
+        )

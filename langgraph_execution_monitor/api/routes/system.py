@@ -1,4 +1,13 @@
-"""GET /health and GET /metrics."""
+"""Health and metrics.
+
+- `GET /health/live`: the process answers (a liveness probe: restarting the
+  process would not help a database that is down, and chat still works then).
+- `GET /health/ready`: the database answers and the writer is not stuck (a
+  readiness probe). `GET /health` is the same, kept for compatibility.
+- Details (counters, the last error) only for requests with the token, when
+  one is configured: an error message can tell more than an outsider needs.
+- `GET /metrics`: Prometheus text.
+"""
 
 import asyncio
 import statistics
@@ -6,53 +15,99 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from langgraph_execution_monitor.api.deps import MonitorServices, WriterView
+from langgraph_execution_monitor.api.security import BearerToken
 from langgraph_execution_monitor.storage import queries
 
-router = APIRouter(tags=["system"])
+
+def writer_state(writer: WriterView | None) -> str:
+    """ok | retrying (events wait and writes fail) | stopped | absent."""
+    if writer is None:
+        return "absent"
+    if not writer.running:
+        return "stopped"
+    if writer.queue_depth and not writer.stats.connected and writer.stats.retries:
+        return "retrying"
+    return "ok"
 
 
-@router.get("/health", summary="Database, writer and listener state")
-async def health(request: Request) -> JSONResponse:
-    state = request.app.state
-    try:
-        database_ok = await asyncio.wait_for(queries.ping(state.pool), 2)
-    except Exception:
-        database_ok = False
-    writer = state.writer
-    latencies = list(writer.stats.write_latencies_ms)
-    body: dict[str, Any] = {
-        "status": "ok" if database_ok else "degraded",
-        "database": "reachable" if database_ok else "unreachable",
-        "writer": {
-            "running": writer.running,
-            "queued": writer.stats.queued,
-            "written": writer.stats.written,
-            "batches": writer.stats.batches,
-            "retries": writer.stats.retries,
-            "dropped": writer.stats.dropped,
-            "dropped_buffer_full": writer.stats.dropped_buffer_full,
-            "dropped_at_shutdown": writer.stats.dropped_at_shutdown,
-            "failed_to_log": writer.stats.failed_to_log,
-            "writer_restarts": writer.stats.writer_restarts,
-            "queue_depth": writer.queue_depth,
-            "waiting": writer.waiting,
-            "queue_bytes": writer.buffered_bytes,
-            "write_latency_ms_median": round(statistics.median(latencies), 3)
-            if latencies
-            else None,
-            "last_error": writer.stats.last_error,
-        },
-        "listener": {
-            "state": state.broadcaster.state,
-            "clients": state.broadcaster.subscriber_count,
-            "reconnects": state.broadcaster.stats.reconnects,
-        },
+def writer_details(writer: WriterView) -> dict[str, Any]:
+    stats = writer.stats
+    latencies = list(stats.write_latencies_ms)
+    return {
+        "running": writer.running,
+        "queued": stats.queued,
+        "written": stats.written,
+        "batches": stats.batches,
+        "retries": stats.retries,
+        "dropped": stats.dropped,
+        "dropped_buffer_full": stats.dropped_buffer_full,
+        "dropped_at_shutdown": stats.dropped_at_shutdown,
+        "failed_to_log": stats.failed_to_log,
+        "writer_restarts": stats.writer_restarts,
+        "queue_depth": writer.queue_depth,
+        "waiting": writer.waiting,
+        "queue_bytes": writer.buffered_bytes,
+        "write_latency_ms_median": round(statistics.median(latencies), 3) if latencies else None,
+        "last_error": stats.last_error,
     }
-    return JSONResponse(body, status_code=200 if database_ok else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
+def add_system_routes(
+    router: APIRouter,
+    monitor: MonitorServices,
+    bearer: BearerToken,
+    registry: CollectorRegistry,
+) -> None:
+    async def readiness(request: Request) -> JSONResponse:
+        try:
+            database_ok = await asyncio.wait_for(queries.ping(monitor.read_pool), 2)
+        except Exception:
+            database_ok = False
+        writer = monitor.writer
+        state = writer_state(writer)
+        ready = database_ok and state in ("ok", "absent")
+        broadcaster = monitor.broadcaster
+        body: dict[str, Any] = {
+            "status": "ok" if ready else "degraded",
+            "database": "reachable" if database_ok else "unreachable",
+            "writer": {"state": state},
+            "listener": {"state": broadcaster.state},
+        }
+        if bearer.authorized(request):
+            if writer is not None:
+                body["writer"].update(writer_details(writer))
+            live = broadcaster.stats
+            body["listener"].update(
+                clients=broadcaster.subscriber_count,
+                reconnects=live.reconnects,
+                fetch_errors=live.fetch_errors,
+                clients_dropped=live.subscribers_dropped,
+                last_error=live.last_error,
+            )
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    router.add_api_route(
+        "/health/ready",
+        readiness,
+        methods=["GET"],
+        summary="Ready: database reachable, writer not stuck (503 otherwise)",
+        tags=["system"],
+    )
+    router.add_api_route(
+        "/health",
+        readiness,
+        methods=["GET"],
+        summary="Same as /health/ready (kept for compatibility)",
+        tags=["system"],
+    )
+
+    @router.get("/health/live", summary="Live: the process answers", tags=["system"])
+    async def liveness() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response, tags=["system"])
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
