@@ -15,6 +15,13 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
+-- Name: execution_monitor; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA execution_monitor;
+
+
+--
 -- Name: pg_trgm; Type: EXTENSION; Schema: -; Owner: -
 --
 
@@ -29,11 +36,12 @@ COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching
 
 
 --
--- Name: check_hours(integer); Type: FUNCTION; Schema: public; Owner: -
+-- Name: check_hours(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.check_hours(p_hours integer) RETURNS void
+CREATE FUNCTION execution_monitor.check_hours(p_hours integer) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 BEGIN
     IF p_hours IS NULL OR p_hours NOT BETWEEN 1 AND 168 THEN
@@ -45,11 +53,12 @@ $$;
 
 
 --
--- Name: check_page(integer, integer); Type: FUNCTION; Schema: public; Owner: -
+-- Name: check_page(integer, integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.check_page(p_limit integer, p_offset integer) RETURNS void
+CREATE FUNCTION execution_monitor.check_page(p_limit integer, p_offset integer) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 200 THEN
@@ -65,11 +74,12 @@ $$;
 
 
 --
--- Name: check_status(text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: check_status(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.check_status(p_status text) RETURNS void
+CREATE FUNCTION execution_monitor.check_status(p_status text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 BEGIN
     IF p_status IS NOT NULL
@@ -83,12 +93,13 @@ $$;
 
 
 --
--- Name: close_stale_executions(interval); Type: FUNCTION; Schema: public; Owner: -
+-- Name: close_stale_executions(interval); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.close_stale_executions(p_older_than interval DEFAULT '01:00:00'::interval) RETURNS integer
+CREATE FUNCTION execution_monitor.close_stale_executions(p_older_than interval DEFAULT '01:00:00'::interval) RETURNS integer
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 DECLARE
     closed integer;
@@ -120,22 +131,23 @@ $$;
 
 
 --
--- Name: execution_search_text(text, text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: execution_search_text(text, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.execution_search_text(request_message text, response_message text) RETURNS text
+CREATE FUNCTION execution_monitor.execution_search_text(request_message text, response_message text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ((request_message || '
 '::text) || COALESCE(response_message, ''::text));
 
 
 --
--- Name: execution_stats(integer); Type: FUNCTION; Schema: public; Owner: -
+-- Name: execution_stats(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.execution_stats(p_hours integer DEFAULT 24) RETURNS jsonb
+CREATE FUNCTION execution_monitor.execution_stats(p_hours integer DEFAULT 24) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 DECLARE
     since timestamptz;
@@ -175,10 +187,10 @@ $$;
 
 
 --
--- Name: iso_utc(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+-- Name: iso_utc(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.iso_utc(ts timestamp with time zone) RETURNS text
+CREATE FUNCTION execution_monitor.iso_utc(ts timestamp with time zone) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN to_char((ts AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'::text);
 
@@ -188,10 +200,10 @@ SET default_tablespace = '';
 SET default_table_access_method = heap;
 
 --
--- Name: execution_logs; Type: TABLE; Schema: public; Owner: -
+-- Name: execution_logs; Type: TABLE; Schema: execution_monitor; Owner: -
 --
 
-CREATE TABLE public.execution_logs (
+CREATE TABLE execution_monitor.execution_logs (
     id character varying(255) NOT NULL,
     conversation_id character varying(255),
     user_id character varying(255) NOT NULL,
@@ -216,40 +228,40 @@ WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_analyze_scale_factor='0.
 
 
 --
--- Name: execution_summary_json(public.execution_logs); Type: FUNCTION; Schema: public; Owner: -
+-- Name: execution_summary_json(execution_monitor.execution_logs); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.execution_summary_json(l public.execution_logs) RETURNS jsonb
+CREATE FUNCTION execution_monitor.execution_summary_json(l execution_monitor.execution_logs) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN jsonb_build_object('id', (l).id, 'conversation_id', (l).conversation_id, 'user_id', (l).user_id, 'request_message', (l).request_message, 'response_message', (l).response_message, 'status', (l).status, 'started_at', public.iso_utc((l).started_at), 'completed_at', public.iso_utc((l).completed_at), 'total_duration_ms', (l).total_duration_ms, 'failed_nodes', COALESCE((l).failed_nodes, '[]'::jsonb), 'error_summary', (l).error_summary, 'input_tokens', (l).input_tokens, 'output_tokens', (l).output_tokens, 'total_tokens', (l).total_tokens, 'llm_calls', (l).llm_calls);
+    RETURN jsonb_build_object('id', (l).id, 'conversation_id', (l).conversation_id, 'user_id', (l).user_id, 'request_message', (l).request_message, 'response_message', (l).response_message, 'status', (l).status, 'started_at', execution_monitor.iso_utc((l).started_at), 'completed_at', execution_monitor.iso_utc((l).completed_at), 'total_duration_ms', (l).total_duration_ms, 'failed_nodes', COALESCE((l).failed_nodes, '[]'::jsonb), 'error_summary', (l).error_summary, 'input_tokens', (l).input_tokens, 'output_tokens', (l).output_tokens, 'total_tokens', (l).total_tokens, 'llm_calls', (l).llm_calls);
 
 
 --
--- Name: executions_by_ids(text[]); Type: FUNCTION; Schema: public; Owner: -
+-- Name: executions_by_ids(text[]); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.executions_by_ids(p_ids text[]) RETURNS TABLE(change_seq bigint, execution jsonb)
+CREATE FUNCTION execution_monitor.executions_by_ids(p_ids text[]) RETURNS TABLE(change_seq bigint, execution jsonb)
     LANGUAGE sql STABLE
     BEGIN ATOMIC
  SELECT l.change_seq,
-     public.execution_summary_json(l.*) AS execution_summary_json
-    FROM public.execution_logs l
+     execution_monitor.execution_summary_json(l.*) AS execution_summary_json
+    FROM execution_monitor.execution_logs l
    WHERE ((l.id)::text = ANY (executions_by_ids.p_ids))
    ORDER BY l.change_seq;
 END;
 
 
 --
--- Name: executions_changed_since(bigint, text, text, text, integer); Type: FUNCTION; Schema: public; Owner: -
+-- Name: executions_changed_since(bigint, text, text, text, integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.executions_changed_since(p_change_seq bigint, p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_limit integer DEFAULT 1000) RETURNS TABLE(change_seq bigint, execution jsonb)
+CREATE FUNCTION execution_monitor.executions_changed_since(p_change_seq bigint, p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_limit integer DEFAULT 1000) RETURNS TABLE(change_seq bigint, execution jsonb)
     LANGUAGE sql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
     BEGIN ATOMIC
  SELECT l.change_seq,
-     public.execution_summary_json(l.*) AS execution_summary_json
-    FROM public.execution_logs l
+     execution_monitor.execution_summary_json(l.*) AS execution_summary_json
+    FROM execution_monitor.execution_logs l
    WHERE ((l.change_seq > executions_changed_since.p_change_seq) AND ((executions_changed_since.p_status IS NULL) OR ((l.status)::text = executions_changed_since.p_status)) AND ((executions_changed_since.p_user_id IS NULL) OR ((l.user_id)::text = executions_changed_since.p_user_id)) AND ((executions_changed_since.p_conversation_id IS NULL) OR ((l.conversation_id)::text = executions_changed_since.p_conversation_id)))
    ORDER BY l.change_seq
   LIMIT executions_changed_since.p_limit;
@@ -257,16 +269,16 @@ END;
 
 
 --
--- Name: failed_nodes_breakdown(integer); Type: FUNCTION; Schema: public; Owner: -
+-- Name: failed_nodes_breakdown(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.failed_nodes_breakdown(p_hours integer DEFAULT 24) RETURNS TABLE(node text, failed_runs bigint)
+CREATE FUNCTION execution_monitor.failed_nodes_breakdown(p_hours integer DEFAULT 24) RETURNS TABLE(node text, failed_runs bigint)
     LANGUAGE sql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
     BEGIN ATOMIC
  SELECT f.node,
      count(*) AS failed_runs
-    FROM public.execution_logs l,
+    FROM execution_monitor.execution_logs l,
      LATERAL ( SELECT DISTINCT n.value AS node
             FROM jsonb_array_elements_text(l.failed_nodes) n(value)) f
    WHERE (((l.status)::text = ANY ('{failed,partial}'::text[])) AND (l.started_at >= (now() - make_interval(hours => failed_nodes_breakdown.p_hours))))
@@ -276,34 +288,35 @@ END;
 
 
 --
--- Name: get_execution(text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: get_execution(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.get_execution(p_id text) RETURNS jsonb
+CREATE FUNCTION execution_monitor.get_execution(p_id text) RETURNS jsonb
     LANGUAGE sql STABLE
     BEGIN ATOMIC
- SELECT (public.execution_summary_json(l.*) || jsonb_build_object('execution_trace', COALESCE(l.execution_trace, '[]'::jsonb), 'input', l.input))
-    FROM public.execution_logs l
+ SELECT (execution_monitor.execution_summary_json(l.*) || jsonb_build_object('execution_trace', COALESCE(l.execution_trace, '[]'::jsonb), 'input', l.input))
+    FROM execution_monitor.execution_logs l
    WHERE ((l.id)::text = get_execution.p_id);
 END;
 
 
 --
--- Name: like_pattern(text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: like_pattern(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.like_pattern(q text) RETURNS text
+CREATE FUNCTION execution_monitor.like_pattern(q text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN (('%'::text || replace(replace(replace(q, '\'::text, '\\'::text), '%'::text, '\%'::text), '_'::text, '\_'::text)) || '%'::text);
 
 
 --
--- Name: list_conversation_executions(text, integer, integer); Type: FUNCTION; Schema: public; Owner: -
+-- Name: list_conversation_executions(text, integer, integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.list_conversation_executions(p_conversation_id text, p_limit integer DEFAULT 20, p_offset integer DEFAULT 0) RETURNS jsonb
+CREATE FUNCTION execution_monitor.list_conversation_executions(p_conversation_id text, p_limit integer DEFAULT 20, p_offset integer DEFAULT 0) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 DECLARE
     total bigint;
@@ -330,12 +343,13 @@ $$;
 
 
 --
--- Name: list_executions(text, text, text, integer, integer, integer, text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: list_executions(text, text, text, integer, integer, integer, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.list_executions(p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_hours integer DEFAULT 24, p_limit integer DEFAULT 50, p_offset integer DEFAULT 0, p_q text DEFAULT NULL::text) RETURNS jsonb
+CREATE FUNCTION execution_monitor.list_executions(p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_hours integer DEFAULT 24, p_limit integer DEFAULT 50, p_offset integer DEFAULT 0, p_q text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 DECLARE
     since timestamptz;
@@ -380,12 +394,13 @@ $$;
 
 
 --
--- Name: log_batch(text[], text[], text[], text[], double precision[], text[], double precision[], text[], jsonb[], jsonb[], text[]); Type: FUNCTION; Schema: public; Owner: -
+-- Name: log_batch(text[], text[], text[], text[], double precision[], text[], double precision[], text[], jsonb[], jsonb[], text[]); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.log_batch(p_ids text[], p_conversation_ids text[], p_user_ids text[], p_request_messages text[], p_started_at double precision[], p_statuses text[], p_completed_at double precision[], p_response_messages text[], p_execution_traces jsonb[], p_failed_nodes jsonb[], p_error_summaries text[]) RETURNS integer
+CREATE FUNCTION execution_monitor.log_batch(p_ids text[], p_conversation_ids text[], p_user_ids text[], p_request_messages text[], p_started_at double precision[], p_statuses text[], p_completed_at double precision[], p_response_messages text[], p_execution_traces jsonb[], p_failed_nodes jsonb[], p_error_summaries text[]) RETURNS integer
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 DECLARE
     written integer;
@@ -449,12 +464,13 @@ $$;
 
 
 --
--- Name: log_batch_v2(text[], text[], text[], text[], double precision[], text[], double precision[], text[], jsonb[], jsonb[], text[], jsonb[], integer[], integer[], integer[], integer[]); Type: FUNCTION; Schema: public; Owner: -
+-- Name: log_batch_v2(text[], text[], text[], text[], double precision[], text[], double precision[], text[], jsonb[], jsonb[], text[], jsonb[], integer[], integer[], integer[], integer[]); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.log_batch_v2(p_ids text[], p_conversation_ids text[], p_user_ids text[], p_request_messages text[], p_started_at double precision[], p_statuses text[], p_completed_at double precision[], p_response_messages text[], p_execution_traces jsonb[], p_failed_nodes jsonb[], p_error_summaries text[], p_inputs jsonb[], p_input_tokens integer[], p_output_tokens integer[], p_total_tokens integer[], p_llm_calls integer[]) RETURNS integer
+CREATE FUNCTION execution_monitor.log_batch_v2(p_ids text[], p_conversation_ids text[], p_user_ids text[], p_request_messages text[], p_started_at double precision[], p_statuses text[], p_completed_at double precision[], p_response_messages text[], p_execution_traces jsonb[], p_failed_nodes jsonb[], p_error_summaries text[], p_inputs jsonb[], p_input_tokens integer[], p_output_tokens integer[], p_total_tokens integer[], p_llm_calls integer[]) RETURNS integer
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 DECLARE
     written integer;
@@ -522,11 +538,12 @@ $$;
 
 
 --
--- Name: log_finish(text, text, text, text, timestamp with time zone, text, jsonb, jsonb, text, text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+-- Name: log_finish(text, text, text, text, timestamp with time zone, text, jsonb, jsonb, text, text, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.log_finish(p_id text, p_status text, p_user_id text, p_request_message text, p_started_at timestamp with time zone, p_response_message text DEFAULT NULL::text, p_execution_trace jsonb DEFAULT '[]'::jsonb, p_failed_nodes jsonb DEFAULT '[]'::jsonb, p_error_summary text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_completed_at timestamp with time zone DEFAULT now()) RETURNS integer
+CREATE FUNCTION execution_monitor.log_finish(p_id text, p_status text, p_user_id text, p_request_message text, p_started_at timestamp with time zone, p_response_message text DEFAULT NULL::text, p_execution_trace jsonb DEFAULT '[]'::jsonb, p_failed_nodes jsonb DEFAULT '[]'::jsonb, p_error_summary text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_completed_at timestamp with time zone DEFAULT now()) RETURNS integer
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 BEGIN
     IF p_status IS NULL OR p_status NOT IN ('completed', 'failed', 'partial') THEN
@@ -544,19 +561,19 @@ $$;
 
 
 --
--- Name: log_start(text, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+-- Name: log_start(text, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.log_start(p_id text, p_user_id text, p_request_message text, p_conversation_id text DEFAULT NULL::text, p_started_at timestamp with time zone DEFAULT now()) RETURNS integer
+CREATE FUNCTION execution_monitor.log_start(p_id text, p_user_id text, p_request_message text, p_conversation_id text DEFAULT NULL::text, p_started_at timestamp with time zone DEFAULT now()) RETURNS integer
     LANGUAGE sql
-    RETURN public.log_batch(ARRAY[p_id], ARRAY[p_conversation_id], ARRAY[p_user_id], ARRAY[p_request_message], ARRAY[(EXTRACT(epoch FROM p_started_at))::double precision], ARRAY['running'::text], ARRAY[NULL::double precision], ARRAY[NULL::text], ARRAY[NULL::jsonb], ARRAY[NULL::jsonb], ARRAY[NULL::text]);
+    RETURN execution_monitor.log_batch(ARRAY[p_id], ARRAY[p_conversation_id], ARRAY[p_user_id], ARRAY[p_request_message], ARRAY[(EXTRACT(epoch FROM p_started_at))::double precision], ARRAY['running'::text], ARRAY[NULL::double precision], ARRAY[NULL::text], ARRAY[NULL::jsonb], ARRAY[NULL::jsonb], ARRAY[NULL::text]);
 
 
 --
--- Name: node_performance(integer); Type: FUNCTION; Schema: public; Owner: -
+-- Name: node_performance(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.node_performance(p_hours integer DEFAULT 24) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
+CREATE FUNCTION execution_monitor.node_performance(p_hours integer DEFAULT 24) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
     LANGUAGE sql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
     BEGIN ATOMIC
@@ -568,7 +585,7 @@ CREATE FUNCTION public.node_performance(p_hours integer DEFAULT 24) RETURNS TABL
      round((percentile_cont((0.50)::double precision) WITHIN GROUP (ORDER BY ((t.entry ->> 'execution_time_ms'::text))::double precision))::numeric, 3) AS round,
      round((percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((t.entry ->> 'execution_time_ms'::text))::double precision))::numeric, 3) AS round,
      round((percentile_cont((0.99)::double precision) WITHIN GROUP (ORDER BY ((t.entry ->> 'execution_time_ms'::text))::double precision))::numeric, 3) AS round
-    FROM public.execution_logs l,
+    FROM execution_monitor.execution_logs l,
      LATERAL jsonb_array_elements(l.execution_trace) t(entry)
    WHERE ((l.started_at >= (now() - make_interval(hours => node_performance.p_hours))) AND (jsonb_typeof(l.execution_trace) = 'array'::text))
    GROUP BY (t.entry ->> 'node'::text)
@@ -577,11 +594,12 @@ END;
 
 
 --
--- Name: node_performance_json(integer); Type: FUNCTION; Schema: public; Owner: -
+-- Name: node_performance_json(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.node_performance_json(p_hours integer DEFAULT 24) RETURNS jsonb
+CREATE FUNCTION execution_monitor.node_performance_json(p_hours integer DEFAULT 24) RETURNS jsonb
     LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 BEGIN
     PERFORM check_hours(p_hours);
@@ -594,11 +612,12 @@ $$;
 
 
 --
--- Name: tg_execution_logs__notify(); Type: FUNCTION; Schema: public; Owner: -
+-- Name: tg_execution_logs__notify(); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
-CREATE FUNCTION public.tg_execution_logs__notify() RETURNS trigger
+CREATE FUNCTION execution_monitor.tg_execution_logs__notify() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 BEGIN
     PERFORM pg_notify('execution_events', chunk.payload)
@@ -615,10 +634,10 @@ $$;
 
 
 --
--- Name: conversations; Type: TABLE; Schema: public; Owner: -
+-- Name: conversations; Type: TABLE; Schema: execution_monitor; Owner: -
 --
 
-CREATE TABLE public.conversations (
+CREATE TABLE execution_monitor.conversations (
     id character varying(255) NOT NULL,
     user_id character varying(255),
     created_at timestamp with time zone DEFAULT now() NOT NULL
@@ -626,10 +645,10 @@ CREATE TABLE public.conversations (
 
 
 --
--- Name: execution_logs_change_seq; Type: SEQUENCE; Schema: public; Owner: -
+-- Name: execution_logs_change_seq; Type: SEQUENCE; Schema: execution_monitor; Owner: -
 --
 
-CREATE SEQUENCE public.execution_logs_change_seq
+CREATE SEQUENCE execution_monitor.execution_logs_change_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -638,17 +657,17 @@ CREATE SEQUENCE public.execution_logs_change_seq
 
 
 --
--- Name: execution_logs_change_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+-- Name: execution_logs_change_seq; Type: SEQUENCE OWNED BY; Schema: execution_monitor; Owner: -
 --
 
-ALTER SEQUENCE public.execution_logs_change_seq OWNED BY public.execution_logs.change_seq;
+ALTER SEQUENCE execution_monitor.execution_logs_change_seq OWNED BY execution_monitor.execution_logs.change_seq;
 
 
 --
--- Name: execution_stats_hourly; Type: VIEW; Schema: public; Owner: -
+-- Name: execution_stats_hourly; Type: VIEW; Schema: execution_monitor; Owner: -
 --
 
-CREATE VIEW public.execution_stats_hourly AS
+CREATE VIEW execution_monitor.execution_stats_hourly AS
  SELECT date_trunc('hour'::text, execution_logs.started_at) AS hour,
     count(*) AS total,
     count(*) FILTER (WHERE ((execution_logs.status)::text = 'completed'::text)) AS completed,
@@ -658,27 +677,27 @@ CREATE VIEW public.execution_stats_hourly AS
     round(((100.0 * (count(*) FILTER (WHERE ((execution_logs.status)::text = 'completed'::text)))::numeric) / (count(*))::numeric), 2) AS success_rate,
     round(avg(execution_logs.total_duration_ms)) AS avg_duration_ms,
     round(percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((execution_logs.total_duration_ms)::double precision))) AS p95_duration_ms
-   FROM public.execution_logs
+   FROM execution_monitor.execution_logs
   WHERE (execution_logs.started_at >= (now() - '7 days'::interval))
   GROUP BY (date_trunc('hour'::text, execution_logs.started_at))
   ORDER BY (date_trunc('hour'::text, execution_logs.started_at)) DESC;
 
 
 --
--- Name: failed_node_breakdown; Type: VIEW; Schema: public; Owner: -
+-- Name: failed_node_breakdown; Type: VIEW; Schema: execution_monitor; Owner: -
 --
 
-CREATE VIEW public.failed_node_breakdown AS
+CREATE VIEW execution_monitor.failed_node_breakdown AS
  SELECT failed_nodes_breakdown.node,
     failed_nodes_breakdown.failed_runs
-   FROM public.failed_nodes_breakdown(24) failed_nodes_breakdown(node, failed_runs);
+   FROM execution_monitor.failed_nodes_breakdown(24) failed_nodes_breakdown(node, failed_runs);
 
 
 --
--- Name: node_performance_24h; Type: VIEW; Schema: public; Owner: -
+-- Name: node_performance_24h; Type: VIEW; Schema: execution_monitor; Owner: -
 --
 
-CREATE VIEW public.node_performance_24h AS
+CREATE VIEW execution_monitor.node_performance_24h AS
  SELECT node_performance.node,
     node_performance.runs,
     node_performance.failures,
@@ -687,14 +706,14 @@ CREATE VIEW public.node_performance_24h AS
     node_performance.p50_ms,
     node_performance.p95_ms,
     node_performance.p99_ms
-   FROM public.node_performance(24) node_performance(node, runs, failures, failure_rate, avg_ms, p50_ms, p95_ms, p99_ms);
+   FROM execution_monitor.node_performance(24) node_performance(node, runs, failures, failure_rate, avg_ms, p50_ms, p95_ms, p99_ms);
 
 
 --
--- Name: recent_executions; Type: VIEW; Schema: public; Owner: -
+-- Name: recent_executions; Type: VIEW; Schema: execution_monitor; Owner: -
 --
 
-CREATE VIEW public.recent_executions AS
+CREATE VIEW execution_monitor.recent_executions AS
  SELECT execution_logs.id,
     execution_logs.conversation_id,
     execution_logs.user_id,
@@ -705,24 +724,24 @@ CREATE VIEW public.recent_executions AS
     execution_logs.total_duration_ms,
     execution_logs.failed_nodes,
     execution_logs.error_summary
-   FROM public.execution_logs
+   FROM execution_monitor.execution_logs
   ORDER BY execution_logs.started_at DESC, execution_logs.id DESC;
 
 
 --
--- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
+-- Name: schema_migrations; Type: TABLE; Schema: execution_monitor; Owner: -
 --
 
-CREATE TABLE public.schema_migrations (
+CREATE TABLE execution_monitor.schema_migrations (
     version character varying NOT NULL
 );
 
 
 --
--- Name: token_usage_daily; Type: VIEW; Schema: public; Owner: -
+-- Name: token_usage_daily; Type: VIEW; Schema: execution_monitor; Owner: -
 --
 
-CREATE VIEW public.token_usage_daily AS
+CREATE VIEW execution_monitor.token_usage_daily AS
  SELECT date_trunc('day'::text, execution_logs.started_at) AS day,
     execution_logs.user_id,
     execution_logs.conversation_id,
@@ -731,112 +750,112 @@ CREATE VIEW public.token_usage_daily AS
     COALESCE(sum(execution_logs.input_tokens), (0)::bigint) AS input_tokens,
     COALESCE(sum(execution_logs.output_tokens), (0)::bigint) AS output_tokens,
     COALESCE(sum(execution_logs.total_tokens), (0)::bigint) AS total_tokens
-   FROM public.execution_logs
+   FROM execution_monitor.execution_logs
   WHERE (execution_logs.started_at >= (now() - '30 days'::interval))
   GROUP BY (date_trunc('day'::text, execution_logs.started_at)), execution_logs.user_id, execution_logs.conversation_id
   ORDER BY (date_trunc('day'::text, execution_logs.started_at)) DESC, COALESCE(sum(execution_logs.total_tokens), (0)::bigint) DESC;
 
 
 --
--- Name: execution_logs change_seq; Type: DEFAULT; Schema: public; Owner: -
+-- Name: execution_logs change_seq; Type: DEFAULT; Schema: execution_monitor; Owner: -
 --
 
-ALTER TABLE ONLY public.execution_logs ALTER COLUMN change_seq SET DEFAULT nextval('public.execution_logs_change_seq'::regclass);
+ALTER TABLE ONLY execution_monitor.execution_logs ALTER COLUMN change_seq SET DEFAULT nextval('execution_monitor.execution_logs_change_seq'::regclass);
 
 
 --
--- Name: conversations conversations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: conversations conversations_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
 --
 
-ALTER TABLE ONLY public.conversations
+ALTER TABLE ONLY execution_monitor.conversations
     ADD CONSTRAINT conversations_pkey PRIMARY KEY (id);
 
 
 --
--- Name: execution_logs execution_logs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: execution_logs execution_logs_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
 --
 
-ALTER TABLE ONLY public.execution_logs
+ALTER TABLE ONLY execution_monitor.execution_logs
     ADD CONSTRAINT execution_logs_pkey PRIMARY KEY (id);
 
 
 --
--- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
 --
 
-ALTER TABLE ONLY public.schema_migrations
+ALTER TABLE ONLY execution_monitor.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
 
 --
--- Name: idx_execution_change_seq; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_execution_change_seq; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
-CREATE INDEX idx_execution_change_seq ON public.execution_logs USING btree (change_seq);
-
-
---
--- Name: idx_execution_conversation_date; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX idx_execution_conversation_date ON public.execution_logs USING btree (conversation_id, started_at);
+CREATE INDEX idx_execution_change_seq ON execution_monitor.execution_logs USING btree (change_seq);
 
 
 --
--- Name: idx_execution_failed_nodes; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_execution_conversation_date; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
-CREATE INDEX idx_execution_failed_nodes ON public.execution_logs USING btree (started_at) INCLUDE (failed_nodes) WHERE ((status)::text = ANY ('{failed,partial}'::text[]));
-
-
---
--- Name: idx_execution_search_text; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX idx_execution_search_text ON public.execution_logs USING gin (public.execution_search_text(request_message, response_message) public.gin_trgm_ops);
+CREATE INDEX idx_execution_conversation_date ON execution_monitor.execution_logs USING btree (conversation_id, started_at);
 
 
 --
--- Name: idx_execution_started_covering; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_execution_failed_nodes; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
-CREATE INDEX idx_execution_started_covering ON public.execution_logs USING btree (started_at) INCLUDE (status, total_duration_ms, input_tokens, output_tokens, total_tokens);
-
-
---
--- Name: idx_execution_status_date; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX idx_execution_status_date ON public.execution_logs USING btree (status, started_at);
+CREATE INDEX idx_execution_failed_nodes ON execution_monitor.execution_logs USING btree (started_at) INCLUDE (failed_nodes) WHERE ((status)::text = ANY ('{failed,partial}'::text[]));
 
 
 --
--- Name: idx_execution_user_date; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_execution_search_text; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
-CREATE INDEX idx_execution_user_date ON public.execution_logs USING btree (user_id, started_at);
-
-
---
--- Name: execution_logs execution_logs_notify_insert; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER execution_logs_notify_insert AFTER INSERT ON public.execution_logs REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tg_execution_logs__notify();
+CREATE INDEX idx_execution_search_text ON execution_monitor.execution_logs USING gin (execution_monitor.execution_search_text(request_message, response_message) public.gin_trgm_ops);
 
 
 --
--- Name: execution_logs execution_logs_notify_update; Type: TRIGGER; Schema: public; Owner: -
+-- Name: idx_execution_started_covering; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
-CREATE TRIGGER execution_logs_notify_update AFTER UPDATE ON public.execution_logs REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tg_execution_logs__notify();
+CREATE INDEX idx_execution_started_covering ON execution_monitor.execution_logs USING btree (started_at) INCLUDE (status, total_duration_ms, input_tokens, output_tokens, total_tokens);
 
 
 --
--- Name: execution_logs execution_logs_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+-- Name: idx_execution_status_date; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
-ALTER TABLE ONLY public.execution_logs
-    ADD CONSTRAINT execution_logs_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES public.conversations(id) ON DELETE CASCADE;
+CREATE INDEX idx_execution_status_date ON execution_monitor.execution_logs USING btree (status, started_at);
+
+
+--
+-- Name: idx_execution_user_date; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_user_date ON execution_monitor.execution_logs USING btree (user_id, started_at);
+
+
+--
+-- Name: execution_logs execution_logs_notify_insert; Type: TRIGGER; Schema: execution_monitor; Owner: -
+--
+
+CREATE TRIGGER execution_logs_notify_insert AFTER INSERT ON execution_monitor.execution_logs REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_monitor.tg_execution_logs__notify();
+
+
+--
+-- Name: execution_logs execution_logs_notify_update; Type: TRIGGER; Schema: execution_monitor; Owner: -
+--
+
+CREATE TRIGGER execution_logs_notify_update AFTER UPDATE ON execution_monitor.execution_logs REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_monitor.tg_execution_logs__notify();
+
+
+--
+-- Name: execution_logs execution_logs_conversation_id_fkey; Type: FK CONSTRAINT; Schema: execution_monitor; Owner: -
+--
+
+ALTER TABLE ONLY execution_monitor.execution_logs
+    ADD CONSTRAINT execution_logs_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES execution_monitor.conversations(id) ON DELETE CASCADE;
 
 
 --
@@ -850,7 +869,7 @@ ALTER TABLE ONLY public.execution_logs
 -- Dbmate schema migrations
 --
 
-INSERT INTO public.schema_migrations (version) VALUES
+INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261130000001'),
     ('20261130000002'),
     ('20261130000003'),
@@ -862,4 +881,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261130000009'),
     ('20261201000001'),
     ('20261201000002'),
-    ('20261201000003');
+    ('20261201000003'),
+    ('20261201000004');

@@ -29,6 +29,9 @@ from langgraph_execution_monitor.storage.migrate import migrate
 from langgraph_execution_monitor.storage.urls import database_name, with_database
 from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
 
+# What a psql user following the README sets: the library's schema first.
+SEARCH_PATH = {"search_path": "execution_monitor, public"}
+
 SESSION_TAG = f"elm_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
 
@@ -99,8 +102,9 @@ async def database_url(server_url: str, template_database: str) -> AsyncIterator
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection to this test's database."""
-    connection = await asyncpg.connect(database_url)
+    """A connection to this test's database, with the library's schema on its path
+    (as the README tells psql users to set it)."""
+    connection = await asyncpg.connect(database_url, server_settings=SEARCH_PATH)
     try:
         yield connection
     finally:

@@ -376,7 +376,7 @@ def test_the_embedded_server_prints_a_psql_command_that_works(tmp_path: Path) ->
                 [
                     *shlex.split(psql_line.removeprefix("psql: ")),
                     "-Atc",
-                    "SELECT count(*) FROM execution_logs",
+                    "SELECT count(*) FROM execution_monitor.execution_logs",
                 ],
                 capture_output=True,
                 text=True,
@@ -435,7 +435,7 @@ async def test_processes_starting_at_once_migrate_once(server_url: str) -> None:
     assert len(applied) == 1, outputs
     connection = await asyncpg.connect(url)
     try:
-        versions = await connection.fetch("SELECT version FROM schema_migrations")
+        versions = await connection.fetch("SELECT version FROM execution_monitor.schema_migrations")
     finally:
         await connection.close()
     assert len(versions) == len({row[0] for row in versions}) == MIGRATION_COUNT

@@ -34,7 +34,8 @@ async def statuses(database_url: str, thread_id: str) -> list[str]:
     connection = await asyncpg.connect(database_url)
     try:
         rows = await connection.fetch(
-            "SELECT status FROM execution_logs WHERE conversation_id = $1", thread_id
+            "SELECT status FROM execution_monitor.execution_logs WHERE conversation_id = $1",
+            thread_id,
         )
     finally:
         await connection.close()
@@ -69,7 +70,7 @@ async def test_a_lent_pool_is_written_through_and_never_closed(database_url: str
     try:
         async with ExecutionMonitor(pool=pool, flush_interval_s=0.01) as monitor:
             await monitor.instrument(greeter()).ainvoke(state, config)
-        assert await pool.fetchval("SELECT count(*) FROM execution_logs") == 1
+        assert await pool.fetchval("SELECT count(*) FROM execution_monitor.execution_logs") == 1
         assert not pool._closed
     finally:
         await pool.close()

@@ -13,15 +13,23 @@ SCHEMA_FILE = Path(__file__).resolve().parents[1] / "db" / "schema.sql"
 MIGRATIONS = sorted(migrations_dir().glob("*.sql"))
 
 
-async def user_objects(url: str) -> list[str]:
+async def user_objects(
+    url: str, schemas: tuple[str, ...] = ("public", "execution_monitor")
+) -> list[str]:
+    """Tables, views, sequences, indexes and functions in these schemas, but dbmate's
+    own table and the members of extensions (pg_trgm)."""
     connection = await asyncpg.connect(url)
     try:
         rows = await connection.fetch(
             """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-               WHERE n.nspname = 'public' AND c.relname NOT LIKE 'schema_migrations%'
+               WHERE n.nspname = ANY($1::text[]) AND c.relname NOT LIKE 'schema_migrations%'
                UNION ALL
                SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-               WHERE n.nspname = 'public'"""
+               WHERE n.nspname = ANY($1::text[])
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                 WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                                   AND d.deptype = 'e')""",
+            list(schemas),
         )
     finally:
         await connection.close()
@@ -58,6 +66,34 @@ async def test_migrations_go_up_down_to_nothing_and_up_again(server_url: str) ->
 
     migrate(url)
     assert "log_batch" in await user_objects(url)
+
+
+async def test_every_object_lives_in_the_librarys_schema(server_url: str) -> None:
+    url = await create_database(server_url)
+    migrate(url)
+
+    assert await user_objects(url, ("public",)) == []
+    assert {"execution_logs", "log_batch_v2", "list_executions"} <= set(
+        await user_objects(url, ("execution_monitor",))
+    )
+
+
+async def test_migrations_recorded_in_public_by_a_bare_dbmate_are_adopted(
+    server_url: str,
+) -> None:
+    url = await create_database(server_url)
+    dbmate(url, "up", migrations_table="schema_migrations")  # what `dbmate up` records
+    migrate(url)  # adopts them: nothing is applied twice
+
+    connection = await asyncpg.connect(url)
+    try:
+        adopted = await connection.fetchval(
+            "SELECT count(*) FROM execution_monitor.schema_migrations"
+        )
+        left = await connection.fetchval("SELECT to_regclass('public.schema_migrations')")
+    finally:
+        await connection.close()
+    assert (adopted, left) == (len(MIGRATIONS), None)
 
 
 async def test_committed_schema_matches_a_fresh_migration(server_url: str) -> None:

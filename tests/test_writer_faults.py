@@ -181,7 +181,8 @@ async def test_no_event_is_lost_when_the_database_stops_and_restarts_mid_load(
     assert stats.written == stats.queued == 2 * len(ids)
     async with asyncpg.create_pool(stoppable.url, min_size=1, max_size=1) as pool:
         counts = await pool.fetch(
-            "SELECT status, count(*) FROM execution_logs WHERE id = ANY($1) GROUP BY status",
+            "SELECT status, count(*) FROM execution_monitor.execution_logs"
+            " WHERE id = ANY($1) GROUP BY status",
             ids,
         )
     assert [(r["status"], r["count"]) for r in counts] == [("completed", len(ids))]
@@ -247,7 +248,7 @@ async def test_chat_keeps_answering_while_the_database_is_down(
             assert answers[name]["status"] == demo.status
         async with asyncpg.create_pool(stoppable.url, min_size=1, max_size=1) as pool:
             rows = await pool.fetch(
-                "SELECT id, status FROM execution_logs WHERE id = ANY($1)",
+                "SELECT id, status FROM execution_monitor.execution_logs WHERE id = ANY($1)",
                 [answer["execution_id"] for answer in answers.values()],
             )
         stored = {r["id"]: r["status"] for r in rows}

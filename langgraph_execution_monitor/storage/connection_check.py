@@ -10,7 +10,9 @@ otherwise become a new, empty database."""
 import asyncio
 import socket
 import time
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -22,6 +24,8 @@ from langgraph_execution_monitor.storage.urls import (
     user_name,
     with_database,
 )
+
+T = TypeVar("T")
 
 DEFAULT_WAIT_S = 3.0
 RETRY_EVERY_S = 0.25
@@ -57,19 +61,24 @@ async def acheck_database(url: str, *, create: bool = False, wait_s: float = DEF
         await connection.close()
 
 
-def check_database(url: str, *, create: bool = False, wait_s: float = DEFAULT_WAIT_S) -> str:
-    """`acheck_database`, blocking. Called inside a running event loop (like
-    the blocking `migrate` that uses it), it runs on a thread of its own."""
+def blocking(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to its end from blocking code. Called inside a running event
+    loop (like the blocking `migrate`), it runs on a thread of its own."""
 
-    def check() -> str:
-        return asyncio.run(acheck_database(url, create=create, wait_s=wait_s))
+    def run() -> T:
+        return asyncio.run(make())
 
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return check()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-database") as pool:
-        return pool.submit(check).result()
+        return run()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="execution-monitor-db") as pool:
+        return pool.submit(run).result()
+
+
+def check_database(url: str, *, create: bool = False, wait_s: float = DEFAULT_WAIT_S) -> str:
+    """`acheck_database`, blocking."""
+    return blocking(lambda: acheck_database(url, create=create, wait_s=wait_s))
 
 
 async def connect(url: str, wait_s: float) -> asyncpg.Connection:

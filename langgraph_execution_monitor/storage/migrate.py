@@ -14,7 +14,13 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from langgraph_execution_monitor.storage.connection_check import DEFAULT_WAIT_S, check_database
+import asyncpg
+
+from langgraph_execution_monitor.storage.connection_check import (
+    DEFAULT_WAIT_S,
+    blocking,
+    check_database,
+)
 
 PACKAGE_DIR = files("langgraph_execution_monitor.storage")
 
@@ -53,11 +59,21 @@ def for_dbmate(url: str) -> str:
     return url + ("&" if "?" in url else "?") + "sslmode=prefer"
 
 
-def dbmate(url: str, *args: str, schema_file: Path | None = None) -> str:
+def dbmate(
+    url: str, *args: str, schema_file: Path | None = None, migrations_table: str | None = None
+) -> str:
     """Run `dbmate <args>` against `url` with the packaged migrations; returns
     its output, raises on failure. With `schema_file`, dbmate dumps the schema
     there after migrating (which needs pg_dump on PATH)."""
-    command = [dbmate_binary(), "--url", for_dbmate(url), "--migrations-dir", str(migrations_dir())]
+    command = [
+        dbmate_binary(),
+        "--url",
+        for_dbmate(url),
+        "--migrations-dir",
+        str(migrations_dir()),
+        "--migrations-table",
+        migrations_table or settings()["migrations_table"],
+    ]
     if schema_file is None:
         command.append("--no-dump-schema")
     else:
@@ -88,6 +104,7 @@ def migrate(
     lock while it migrates, so one process applies and the others find nothing
     left to do."""
     check_database(url, create=create_database, wait_s=wait_s)
+    blocking(lambda: adopt_earlier_migrations(url))
     output = dbmate(
         url,
         "--migration-lock",
@@ -104,6 +121,7 @@ def migrate(
 
 def migration_status(url: str) -> MigrationStatus:
     """Which migrations the database has and which it lacks (`dbmate status`)."""
+    blocking(lambda: adopt_earlier_migrations(url))
     applied, pending = [], []
     for line in dbmate(url, "status").splitlines():
         if line.startswith("[X] "):
@@ -111,3 +129,46 @@ def migration_status(url: str) -> MigrationStatus:
         elif line.startswith("[ ] "):
             pending.append(line[4:].strip())
     return MigrationStatus(applied, pending)
+
+
+def migration_versions() -> list[str]:
+    """The versions of the packaged migrations (their file names' numbers)."""
+    return sorted(path.name.split("_", 1)[0] for path in migrations_dir().glob("*.sql"))
+
+
+async def adopt_earlier_migrations(url: str) -> int:
+    """Releases before the library had its own schema recorded their migrations in
+    `public.schema_migrations` (as a bare `dbmate up` still does): move our versions
+    into the library's migrations table, once, so dbmate does not apply them again.
+    Returns how many rows moved. Other versions (a host's) stay where they are."""
+    connection = await asyncpg.connect(url)
+    try:
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(hashtext('execution_monitor'))")
+            if await connection.fetchval("SELECT to_regclass('public.schema_migrations')") is None:
+                return 0
+            versions = migration_versions()
+            ours = await connection.fetch(
+                "SELECT version FROM public.schema_migrations WHERE version = ANY($1::text[])",
+                versions,
+            )
+            if not ours:
+                return 0
+            await connection.execute(
+                "CREATE SCHEMA IF NOT EXISTS execution_monitor;"
+                "CREATE TABLE IF NOT EXISTS execution_monitor.schema_migrations"
+                " (version varchar(128) PRIMARY KEY)"
+            )
+            await connection.execute(
+                "INSERT INTO execution_monitor.schema_migrations (version)"
+                " SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+                [row["version"] for row in ours],
+            )
+            await connection.execute(
+                "DELETE FROM public.schema_migrations WHERE version = ANY($1::text[])", versions
+            )
+            if not await connection.fetchval("SELECT count(*) FROM public.schema_migrations"):
+                await connection.execute("DROP TABLE public.schema_migrations")
+            return len(ours)
+    finally:
+        await connection.close()

@@ -4,47 +4,47 @@
 
 -- name: log_batch
 -- Write a batch of start/finish events (parallel arrays); returns rows written.
-SELECT log_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
+SELECT execution_monitor.log_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
 
 -- name: log_batch_v2
 -- Write a batch with inputs and token totals (parallel arrays); returns rows written.
-SELECT log_batch_v2($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16);
+SELECT execution_monitor.log_batch_v2($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16);
 
 -- name: list_executions
 -- The filtered listing with its total, as the seed's JSON.
-SELECT list_executions($1, $2, $3, $4, $5, $6, $7)::text;
+SELECT execution_monitor.list_executions($1, $2, $3, $4, $5, $6, $7)::text;
 
 -- name: get_execution
 -- One execution with its trace, or NULL.
-SELECT get_execution($1)::text;
+SELECT execution_monitor.get_execution($1)::text;
 
 -- name: list_conversation_executions
 -- A conversation's executions, oldest first.
-SELECT list_conversation_executions($1, $2, $3)::text;
+SELECT execution_monitor.list_conversation_executions($1, $2, $3)::text;
 
 -- name: execution_stats
 -- Totals, success rate, durations and failed-node breakdown for a window.
-SELECT execution_stats($1)::text;
+SELECT execution_monitor.execution_stats($1)::text;
 
 -- name: node_performance
 -- Per-node runs, failures and duration percentiles for a window.
-SELECT node_performance_json($1)::text;
+SELECT execution_monitor.node_performance_json($1)::text;
 
 -- name: executions_by_ids
 -- Listing rows for the ids a notification announced, in change order.
-SELECT change_seq, execution::text FROM executions_by_ids($1);
+SELECT change_seq, execution::text FROM execution_monitor.executions_by_ids($1);
 
 -- name: executions_changed_since
 -- Rows changed after a change_seq (live-stream resume), with its filters.
-SELECT change_seq, execution::text FROM executions_changed_since($1, $2, $3, $4, $5);
+SELECT change_seq, execution::text FROM execution_monitor.executions_changed_since($1, $2, $3, $4, $5);
 
 -- name: latest_change_seq
 -- The newest change_seq (where a fresh listener starts).
-SELECT coalesce(max(change_seq), 0) FROM execution_logs;
+SELECT coalesce(max(change_seq), 0) FROM execution_monitor.execution_logs;
 
 -- name: close_stale_executions
 -- Close runs still `running` after this many seconds as failed; returns how many.
-SELECT close_stale_executions(make_interval(secs => $1));
+SELECT execution_monitor.close_stale_executions(make_interval(secs => $1));
 
 -- name: ping
 -- Is the database reachable?
