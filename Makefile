@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 CONSTRAINTS := requirements/constraints.txt
 PIP_INSTALL := $(VENV)/bin/pip install -qq --disable-pip-version-check -c $(CONSTRAINTS)
 
-.PHONY: help install install-serve serve demo status test test-embedded lint format migrate schema constraints wheel-check test-langgraph-range bench bench-read bench-overhead bench-ingest bench-stream bench-dashboard
+.PHONY: help install install-serve serve demo status test test-embedded lint format migrate schema constraints wheel-check test-langgraph-range bench bench-read bench-overhead bench-ingest bench-stream bench-dashboard bench-instructions
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -90,6 +90,9 @@ bench-ingest: install  ## sustained executions/s, enqueue to committed row
 
 bench-stream: install  ## SSE freshness with 500 clients
 	$(PY) -m bench.stream
+
+bench-instructions: install  ## capture overhead in CPU instructions (valgrind): stable on a busy machine
+	$(PY) -m bench.instructions
 
 bench-dashboard: install  ## the dashboard's main-thread busy time under live load (Chromium)
 	$(PY) -m bench.dashboard

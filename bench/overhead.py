@@ -165,12 +165,10 @@ def local_sink() -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def langsmith_callbacks(sink_url: str) -> list[Any]:
-    from langchain_core.tracers.langchain import LangChainTracer
+def langsmith_client(sink_url: str) -> Any:
     from langsmith import Client
 
-    client = Client(api_url=sink_url, api_key="bench-key", auto_batch_tracing=True)
-    return [LangChainTracer(client=client, project_name="bench")]
+    return Client(api_url=sink_url, api_key="bench-key", auto_batch_tracing=True)
 
 
 async def timed(run: Run, count: int, into: list[float]) -> None:
@@ -189,7 +187,10 @@ class Workload:
         self.provider = TracerProvider()
         self.provider.add_span_processor(BatchSpanProcessor(self.exporter))
         self.instrumentor: Any = None
-        callbacks = langsmith_callbacks(sink_url)
+        from langchain_core.tracers.langchain import LangChainTracer
+
+        self.langsmith = langsmith_client(sink_url)
+        callbacks = [LangChainTracer(client=self.langsmith, project_name="bench")]
         monitor = ExecutionMonitor(emit=writer.enqueue)
         capture = ExecutionMonitor(emit=lambda event: None)
         if name == "trivial":
@@ -254,6 +255,12 @@ class Workload:
                 self.instrumentor.uninstrument()
         else:
             await timed(self.runs[variant], count, into)
+        # Background exporters finish their block's work before the next variant's
+        # block starts (outside any timing): their threads would otherwise slow it.
+        if variant == "langsmith":
+            await asyncio.to_thread(self.langsmith.flush)
+        elif variant == "otel":
+            self.provider.force_flush()
 
 
 async def measure(url: str, rounds: int, runs: int, workloads: list[str]) -> dict[str, Any]:

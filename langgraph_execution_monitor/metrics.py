@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from langgraph_execution_monitor.capture import compat
 from langgraph_execution_monitor.live_events import ExecutionBroadcaster
 from langgraph_execution_monitor.writer import LogWriter
 
@@ -70,6 +71,12 @@ class MonitorCollector(Collector):
             yield from self.batch_write_seconds.collect()
         if broadcaster is not None:
             yield from self._live_metrics(broadcaster)
+        yield GaugeMetricFamily(
+            "execution_monitor_capture_problems",
+            "LangGraph/LangChain internals the capture's self-check did not find "
+            "(0: complete node traces)",
+            value=len(compat.problems),
+        )
 
     def _writer_metrics(self, writer: LogWriter) -> Iterator[Any]:
         stats = writer.stats

@@ -3,9 +3,11 @@ grow (one observation per batch the writer wrote, however many between two
 scrapes), and the live path's losses and retries are counters."""
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
+from langgraph_execution_monitor.capture import compat
 from langgraph_execution_monitor.writer import LogWriter
 from tests.test_stream import until
 
@@ -87,3 +89,16 @@ async def test_the_live_paths_losses_and_retries_are_counters(client: httpx.Asyn
         "execution_monitor_dropped",
     ):
         assert types[name] == "counter", name
+
+
+async def test_a_failed_capture_self_check_shows_in_metrics_and_health(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert (await scrape(client))["execution_monitor_capture_problems"] == 0
+    assert (await client.get("/health")).json()["capture"]["state"] == "ok"
+
+    monkeypatch.setattr(compat, "problems", ["langgraph.pregel._runner.arun_with_retry is missing"])
+
+    assert (await scrape(client))["execution_monitor_capture_problems"] == 1
+    capture = (await client.get("/health")).json()["capture"]
+    assert capture["state"] == "incomplete" and "arun_with_retry" in capture["problems"][0]

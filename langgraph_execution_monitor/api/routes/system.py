@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from langgraph_execution_monitor.api.deps import MonitorServices, WriterView
 from langgraph_execution_monitor.api.security import BearerToken
+from langgraph_execution_monitor.capture import compat
 from langgraph_execution_monitor.storage import queries
 
 
@@ -75,6 +76,7 @@ def add_system_routes(
             "database": "reachable" if database_ok else "unreachable",
             "writer": {"state": state},
             "listener": {"state": broadcaster.state},
+            "capture": {"state": "incomplete" if compat.problems else "ok"},
         }
         if bearer.authorized(request):
             if writer is not None:
@@ -87,6 +89,7 @@ def add_system_routes(
                 clients_dropped=live.subscribers_dropped,
                 last_error=live.last_error,
             )
+            body["capture"]["problems"] = list(compat.problems)
         return JSONResponse(body, status_code=200 if ready else 503)
 
     router.add_api_route(
