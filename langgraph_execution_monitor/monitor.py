@@ -23,6 +23,11 @@ threads never touch the writer's asyncio state.
 ``ExecutionMonitor(pool=...)`` writes through an asyncpg pool the app already has (the
 monitor never closes it); ``ExecutionMonitor(emit=...)`` hands events to any callable
 (tests, custom sinks) and writes nothing itself.
+
+Started in an event loop with a database URL, it also serves the library's routers
+(`api.router.create_router(monitor)`, `create_system_router(monitor)`): a read pool
+with a statement timeout, and the live fan-out with its LISTEN connection
+(``serve_api=False`` leaves both out).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import asyncpg
 
 from langgraph_execution_monitor.capture.graph import ExecutionMonitor as _Capture
 from langgraph_execution_monitor.events import ExecutionEvent
+from langgraph_execution_monitor.live_events import ExecutionBroadcaster
 from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
 
 logger = logging.getLogger("langgraph_execution_monitor")
@@ -78,6 +84,10 @@ class ExecutionMonitor(_Capture):
         emit: Callable[[ExecutionEvent], object] | None = None,
         default_user_id: str = "anonymous",
         drain_timeout_s: float = 5.0,
+        api_token: str | None = None,
+        serve_api: bool = True,
+        read_pool_size: int = 10,
+        read_statement_timeout_s: float = 5.0,
         **settings: Any,
     ) -> None:
         if sum(x is not None for x in (database_url, pool, emit)) != 1:
@@ -109,6 +119,26 @@ class ExecutionMonitor(_Capture):
         self._thread_loop: asyncio.AbstractEventLoop | None = None
         self._intake: _Intake | None = None
         self._closing = threading.Event()
+        self.api_token = api_token
+        self.serve_api = serve_api and database_url is not None
+        self.read_pool_size = read_pool_size
+        self.read_statement_timeout_s = read_statement_timeout_s
+        self._read_pool: asyncpg.Pool | None = None
+        self._broadcaster: ExecutionBroadcaster | None = None
+
+    # -- what the routers read (api.deps.MonitorServices) --------------------------
+
+    @property
+    def read_pool(self) -> asyncpg.Pool:
+        if self._read_pool is None:
+            raise RuntimeError("the monitor's API is not started: await monitor.start() first")
+        return self._read_pool
+
+    @property
+    def broadcaster(self) -> ExecutionBroadcaster:
+        if self._broadcaster is None:
+            raise RuntimeError("the monitor's API is not started: await monitor.start() first")
+        return self._broadcaster
 
     # -- async apps ------------------------------------------------------------------
 
@@ -126,12 +156,40 @@ class ExecutionMonitor(_Capture):
     async def _astart(self) -> ExecutionMonitor:
         if self.writer is not None:
             self.writer.start()
+        if self.serve_api and self._read_pool is None:
+            url = self.database_url
+            assert url is not None
+            # min_size=0: the app starts (and answers) while the database is down.
+            self._read_pool = await asyncpg.create_pool(
+                url,
+                min_size=0,
+                max_size=self.read_pool_size,
+                timeout=10,
+                command_timeout=self.read_statement_timeout_s + 5,
+                server_settings={
+                    "application_name": "execution-monitor-api",
+                    "statement_timeout": str(int(self.read_statement_timeout_s * 1000)),
+                },
+            )
+            self._broadcaster = ExecutionBroadcaster(
+                url, statement_timeout_s=self.read_statement_timeout_s
+            )
+            await self._broadcaster.start()
         return self
 
     async def aclose(self) -> None:
         """Write what is buffered (up to ``drain_timeout_s``), then stop."""
+        if self._broadcaster is not None:
+            await self._broadcaster.stop()
+            self._broadcaster = None
         if self.writer is not None:
             await self.writer.stop(self.drain_timeout_s)
+        if self._read_pool is not None:
+            pool, self._read_pool = self._read_pool, None
+            try:
+                await asyncio.wait_for(pool.close(), 5)
+            except Exception:
+                pool.terminate()
 
     async def __aenter__(self) -> ExecutionMonitor:
         return await self._astart()

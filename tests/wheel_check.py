@@ -6,14 +6,22 @@ into a fresh virtual env, and from a folder with no source tree: migrates a
 fresh database on DATABASE_URL's server through the installed library, checks
 that `status` finds nothing pending, that the wheel holds no `app` package, and
 that without the `[embedded]` extra a missing DATABASE_URL says what to
-install. The database is dropped at the end."""
+install. Then the example host app (examples/host_app: its own package named
+`app`, its own graph) runs on that venv under uvicorn: a run through its HTTP
+endpoint and one from a sync script land in the table and are served under its
+/monitoring prefix, and no object was created outside the library's schema.
+The database is dropped at the end."""
 
 import asyncio
+import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -40,6 +48,90 @@ async def drop_database(server_url: str, name: str) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http(method: str, url: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, method=method)
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.status, answer.read().decode()
+
+
+def wait_until(check, what: str, timeout_s: float = 30.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"wheel check: timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def check_example_app(python: Path, root: Path, env: dict[str, str]) -> None:
+    """The example host app, with its own `app` package, adopting the installed wheel."""
+    host = root / "host_app"
+    shutil.copytree(REPO / "examples" / "host_app", host)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            str(python),
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=host,
+        env=env,
+    )
+    try:
+        wait_until(lambda: http("GET", f"{base}/monitoring/")[0] == 200, "the example app")
+        status, body = http("POST", f"{base}/ask?question=hello&thread_id=t-async")
+        assert status == 200 and "You asked: hello" in body, body
+        run(python, "sync_script.py", "from a script", "t-sync", cwd=host, env=env)
+        for thread, request in (("t-async", "hello"), ("t-sync", "from a script")):
+            url = f"{base}/monitoring/api/v1/monitoring/conversations/{thread}/logs"
+            page = wait_until(
+                lambda url=url: (p := json.loads(http("GET", url)[1]))["total"] == 1 and p,
+                f"the {thread} run",
+            )
+            (log,) = page["logs"]
+            assert (log["status"], log["request_message"]) == ("completed", request), log
+        print("example host app: runs from HTTP and from a sync script served under /monitoring")
+    finally:
+        server.terminate()
+        server.wait(15)
+
+
+async def check_only_library_schema(url: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        outside = await connection.fetch(
+            """SELECT c.relname AS name
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'public'
+               UNION ALL
+               SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+               WHERE n.nspname = 'public' AND NOT EXISTS (
+                   SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                     AND d.objid = p.oid AND d.deptype = 'e')"""
+        )
+    finally:
+        await connection.close()
+    assert not outside, f"objects outside the library's schema: {[r['name'] for r in outside]}"
+    print("no object outside the execution_monitor schema")
 
 
 def main() -> None:
@@ -104,6 +196,8 @@ def main() -> None:
             )
             assert " 0 pending" in status, status
             print(output.strip())
+            check_example_app(python, root, {**env, "DATABASE_URL": url})
+            asyncio.run(check_only_library_schema(url))
         finally:
             asyncio.run(drop_database(server_url, name))
 

@@ -26,6 +26,7 @@ def build_monitor(settings: Settings, database_url: str) -> ExecutionMonitor:
         stale_check_interval_s=settings.stale_check_interval_s,
         connections=settings.writer_pool_size,
         drain_timeout_s=settings.shutdown_drain_timeout_s,
+        serve_api=False,  # the app's own pools and listener serve the routers (MonitorWiring)
     )
 
 

@@ -1,0 +1,1 @@
+"""A host application of its own, named `app` like most FastAPI apps."""
