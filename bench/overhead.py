@@ -171,6 +171,15 @@ def langsmith_client(sink_url: str) -> Any:
     return Client(api_url=sink_url, api_key="bench-key", auto_batch_tracing=True)
 
 
+async def settled(quiet_s: float = 0.3, limit_s: float = 10.0) -> None:
+    """Until the LangSmith client has sent what it had (the sink hears nothing more)."""
+    deadline = time.monotonic() + limit_s
+    seen = -1
+    while seen != _Sink.requests and time.monotonic() < deadline:
+        seen = _Sink.requests
+        await asyncio.sleep(quiet_s)
+
+
 async def timed(run: Run, count: int, into: list[float]) -> None:
     for _ in range(count):
         began = time.perf_counter()
@@ -258,7 +267,7 @@ class Workload:
         # Background exporters finish their block's work before the next variant's
         # block starts (outside any timing): their threads would otherwise slow it.
         if variant == "langsmith":
-            await asyncio.to_thread(self.langsmith.flush)
+            await settled()
         elif variant == "otel":
             self.provider.force_flush()
 

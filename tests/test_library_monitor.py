@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from langchain_core.messages import AIMessage
 from langgraph.graph import START, MessagesState, StateGraph
@@ -110,3 +111,33 @@ def test_the_monitor_takes_exactly_one_destination() -> None:
         ExecutionMonitor()
     with pytest.raises(TypeError, match="one of"):
         ExecutionMonitor("postgres://x", emit=print)
+
+
+async def test_the_started_monitor_serves_the_librarys_routers(database_url: str) -> None:
+    from fastapi import FastAPI
+
+    from langgraph_execution_monitor.api.router import create_router, create_system_router
+
+    monitor = ExecutionMonitor(database_url, flush_interval_s=0.01, api_token="s3cret")
+    app = FastAPI()
+    app.include_router(create_router(monitor, prefix="/monitoring/api"))
+    app.include_router(create_system_router(monitor))
+    state, config, thread_id = turn()
+    async with monitor:
+        await monitor.instrument(greeter()).ainvoke(state, config)
+        assert monitor.writer is not None
+        while monitor.writer.queue_depth:  # written before it is read
+            await asyncio.sleep(0.01)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://host"
+        ) as client:
+            refused = await client.get(f"/monitoring/api/conversations/{thread_id}/logs")
+            answer = await client.get(
+                f"/monitoring/api/conversations/{thread_id}/logs",
+                headers={"Authorization": "Bearer s3cret"},
+            )
+            ready = await client.get("/health/ready")
+
+    assert refused.status_code == 401
+    assert [log["status"] for log in answer.json()["logs"]] == ["completed"]
+    assert ready.status_code == 200
