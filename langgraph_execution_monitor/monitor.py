@@ -88,6 +88,7 @@ class ExecutionMonitor(_Capture):
         serve_api: bool = True,
         read_pool_size: int = 10,
         read_statement_timeout_s: float = 5.0,
+        stream_options: dict[str, Any] | None = None,
         **settings: Any,
     ) -> None:
         if sum(x is not None for x in (database_url, pool, emit)) != 1:
@@ -123,6 +124,8 @@ class ExecutionMonitor(_Capture):
         self.serve_api = serve_api and database_url is not None
         self.read_pool_size = read_pool_size
         self.read_statement_timeout_s = read_statement_timeout_s
+        # ExecutionBroadcaster's settings: client_queue_size, replay_max_changes, ...
+        self.stream_options = stream_options or {}
         self._read_pool: asyncpg.Pool | None = None
         self._broadcaster: ExecutionBroadcaster | None = None
 
@@ -172,7 +175,7 @@ class ExecutionMonitor(_Capture):
                 },
             )
             self._broadcaster = ExecutionBroadcaster(
-                url, statement_timeout_s=self.read_statement_timeout_s
+                url, statement_timeout_s=self.read_statement_timeout_s, **self.stream_options
             )
             await self._broadcaster.start()
         return self

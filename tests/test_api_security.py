@@ -179,8 +179,8 @@ async def test_only_the_dashboards_own_files_are_served(
 async def test_health_live_answers_while_the_database_does_not(app: FastAPI) -> None:
     # The reads' pool pointed at a port where no server listens.
     unreachable = await asyncpg.create_pool("postgres://nobody@127.0.0.1:9/none", min_size=0)
-    monitoring = app.state.monitoring
-    real, monitoring._read_pool = monitoring._read_pool, unreachable
+    monitor = app.state.monitoring.monitor
+    real, monitor._read_pool = monitor._read_pool, unreachable
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://t"
@@ -188,7 +188,7 @@ async def test_health_live_answers_while_the_database_does_not(app: FastAPI) -> 
             live = await http.get("/health/live")
             ready = await http.get("/health/ready")
     finally:
-        monitoring._read_pool = real
+        monitor._read_pool = real
         await unreachable.close()
 
     assert (live.status_code, live.json()) == (200, {"status": "alive"})

@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessage
 from langgraph.graph import START, MessagesState, StateGraph
 
 from langgraph_execution_monitor import ExecutionMonitor
+from tests.test_stream import until
 
 
 def greeter() -> Any:
@@ -125,9 +126,9 @@ async def test_the_started_monitor_serves_the_librarys_routers(database_url: str
     state, config, thread_id = turn()
     async with monitor:
         await monitor.instrument(greeter()).ainvoke(state, config)
-        assert monitor.writer is not None
-        while monitor.writer.queue_depth:  # written before it is read
-            await asyncio.sleep(0.01)
+        writer = monitor.writer
+        assert writer is not None
+        await until(lambda: writer.queue_depth == 0, "the run to be written")
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://host"
         ) as client:

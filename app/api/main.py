@@ -10,7 +10,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
@@ -20,7 +19,6 @@ from app.config import Settings, get_settings
 from app.services.demo_traffic import run_demo_traffic
 from app.services.execution_monitor import (
     MonitorWiring,
-    build_broadcaster,
     build_monitor,
     monitored_agent,
 )
@@ -49,30 +47,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             "anyone who can reach this server (serve binds to 127.0.0.1 by default)"
         )
 
-    # min_size=0: the app starts (and chat keeps answering) while the database is down.
-    # statement_timeout: a read stuck behind a lock gives up (503) in seconds.
-    pool = await asyncpg.create_pool(
-        database_url,
-        min_size=0,
-        max_size=settings.db_pool_max_size,
-        timeout=10,
-        command_timeout=settings.read_statement_timeout_s + 5,
-        server_settings={
-            "application_name": "execution-monitor-api",
-            "statement_timeout": str(int(settings.read_statement_timeout_s * 1000)),
-        },
-    )
     monitor = await build_monitor(settings, database_url).start()
-    writer = monitor.writer
-    broadcaster = build_broadcaster(settings, database_url)
-    await broadcaster.start()
-    app.state.monitoring.started(pool, writer, broadcaster)
+    app.state.monitoring.started(monitor)
 
-    app.state.pool = pool
-    app.state.writer = writer
+    app.state.pool = monitor.read_pool
+    app.state.writer = monitor.writer
     app.state.monitor = monitor
     app.state.graph = monitored_agent(settings, monitor)
-    app.state.broadcaster = broadcaster
+    app.state.broadcaster = monitor.broadcaster
 
     demo: asyncio.Task[None] | None = None
     if settings.demo_traffic:
@@ -86,10 +68,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             demo.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await demo
-        await broadcaster.stop()
         await monitor.aclose()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(pool.close(), 5)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -26,7 +26,14 @@ def build_monitor(settings: Settings, database_url: str) -> ExecutionMonitor:
         stale_check_interval_s=settings.stale_check_interval_s,
         connections=settings.writer_pool_size,
         drain_timeout_s=settings.shutdown_drain_timeout_s,
-        serve_api=False,  # the app's own pools and listener serve the routers (MonitorWiring)
+        api_token=settings.monitoring_api_token,
+        read_pool_size=settings.db_pool_max_size,
+        read_statement_timeout_s=settings.read_statement_timeout_s,
+        stream_options={
+            "client_queue_size": settings.stream_client_queue_size,
+            "replay_max_changes": settings.stream_replay_max_changes,
+            "replay_max_age_s": settings.stream_replay_max_age_s,
+        },
     )
 
 
@@ -38,39 +45,30 @@ def monitored_agent(settings: Settings, monitor: ExecutionMonitor) -> Pregel:
 
 
 class MonitorWiring:
-    """What the library's routers read from a monitor (`MonitorServices`):
-    made with the app, filled in by its lifespan (the database URL, and so the
-    pool, the writer and the listener, exist only then)."""
+    """What the library's routers read from a monitor (`MonitorServices`), for routers
+    made with the app: the monitor itself exists only once the lifespan knows the
+    database URL, and then serves them (`started`)."""
 
     def __init__(self, api_token: str | None) -> None:
         self.api_token = api_token
-        self.writer: LogWriter | None = None
-        self._read_pool: asyncpg.Pool | None = None
-        self._broadcaster: ExecutionBroadcaster | None = None
+        self.monitor: ExecutionMonitor | None = None
+
+    def started(self, monitor: ExecutionMonitor) -> None:
+        self.monitor = monitor
+
+    def _started(self) -> ExecutionMonitor:
+        if self.monitor is None:
+            raise RuntimeError("the monitor is not started (the app's lifespan did not run)")
+        return self.monitor
 
     @property
     def read_pool(self) -> asyncpg.Pool:
-        if self._read_pool is None:
-            raise RuntimeError("the monitor is not started (the app's lifespan did not run)")
-        return self._read_pool
+        return self._started().read_pool
 
     @property
     def broadcaster(self) -> ExecutionBroadcaster:
-        if self._broadcaster is None:
-            raise RuntimeError("the monitor is not started (the app's lifespan did not run)")
-        return self._broadcaster
+        return self._started().broadcaster
 
-    def started(
-        self, read_pool: asyncpg.Pool, writer: LogWriter, broadcaster: ExecutionBroadcaster
-    ) -> None:
-        self._read_pool, self.writer, self._broadcaster = read_pool, writer, broadcaster
-
-
-def build_broadcaster(settings: Settings, database_url: str) -> ExecutionBroadcaster:
-    return ExecutionBroadcaster(
-        database_url,
-        client_queue_size=settings.stream_client_queue_size,
-        replay_max_changes=settings.stream_replay_max_changes,
-        replay_max_age_s=settings.stream_replay_max_age_s,
-        statement_timeout_s=settings.read_statement_timeout_s,
-    )
+    @property
+    def writer(self) -> LogWriter | None:
+        return None if self.monitor is None else self.monitor.writer
