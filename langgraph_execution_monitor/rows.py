@@ -236,8 +236,10 @@ def _text(read: Any, value: Any, clean: TextCleaner, what: str) -> str | None:
 def event_row(event: ExecutionEvent, clean: TextCleaner) -> Row:
     """The `log_batch_v2` parameters of one event (raises if it cannot be converted)."""
     request = _text(request_text, event.request_message, clean, "request") or ""
-    run_input = None if event.input is None else to_json(event.input, clean.max_chars)
     if isinstance(event, ExecutionFinished):
+        # The input is stored with the finish only (which carries it and wins when
+        # both meet in one batch): one serialisation per run.
+        run_input = None if event.input is None else to_json(event.input, clean.max_chars)
         trace = trace_text(event.execution_trace, clean)
         return (
             clean(event.execution_id),
@@ -269,7 +271,7 @@ def event_row(event: ExecutionEvent, clean: TextCleaner) -> Row:
         None,
         None,
         None,
-        run_input,
+        None,
         None,
         None,
         None,

@@ -33,33 +33,47 @@ _AI_ROLES = ("ai", "assistant")
 
 
 def _default(value: Any) -> Any:
-    """orjson's fallback for what it does not know."""
-    to_json = getattr(value, "to_json", None)
+    """orjson's fallback for what it does not know (one handler per type, found once)."""
+    kind = type(value)
+    handler = _HANDLERS.get(kind)
+    if handler is None:
+        handler = _HANDLERS[kind] = _handler_for(value)
+    return handler(value)
+
+
+def _handler_for(value: Any) -> Any:
     if _is_message(value):
-        return _message_dict(value)
+        return _message_dict
     if hasattr(value, "model_dump"):  # pydantic v2
-        return value.model_dump(mode="json")
+        return lambda v: v.model_dump(mode="json")
     if isinstance(value, bytes | bytearray | memoryview):
-        raw = bytes(value)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return {"base64": base64.b64encode(raw[:65_536]).decode(), "bytes": len(raw)}
+        return _bytes
     if isinstance(value, set | frozenset):
-        return list(value)
+        return list
     if isinstance(value, Mapping):
-        return dict(value)
+        return dict
     if isinstance(value, Sequence) and not isinstance(value, str):
-        return list(value)
+        return list
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if callable(to_json):  # langchain Serializable
-        return to_json()
-    if hasattr(value, "__dict__") and not isinstance(value, type):
-        return {"type": type(value).__qualname__, **vars(value)}
+        return lambda v: {f.name: getattr(v, f.name) for f in dataclasses.fields(v)}
+    if callable(getattr(value, "to_json", None)):  # langchain Serializable
+        return lambda v: v.to_json()
     if hasattr(value, "_asdict"):
-        return value._asdict()
-    return {"type": type(value).__qualname__}
+        return lambda v: v._asdict()
+    if hasattr(value, "__dict__") and not isinstance(value, type):
+        return lambda v: {"type": type(v).__qualname__, **vars(v)}
+    return lambda v: {"type": type(v).__qualname__}
+
+
+def _bytes(value: Any) -> Any:
+    raw = bytes(value)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(raw[:65_536]).decode(), "bytes": len(raw)}
+
+
+_HANDLERS: dict[type, Any] = {}
 
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
@@ -135,10 +149,16 @@ def _is_message(value: Any) -> bool:
     )
 
 
+_MESSAGE_EXTRAS = ("name", "tool_calls", "tool_call_id", "status", "usage_metadata")
+
+
 def _message_dict(message: Any) -> dict[str, Any]:
+    # The fields pydantic keeps in the instance dict: getattr on a field a message
+    # class lacks raises inside pydantic, slowly.
+    fields = getattr(message, "__dict__", None) or {}
     out: dict[str, Any] = {"type": message.type, "content": message.content}
-    for key in ("name", "tool_calls", "tool_call_id", "status", "usage_metadata"):
-        value = getattr(message, key, None)
+    for key in _MESSAGE_EXTRAS:
+        value = fields.get(key)
         if value:
             out[key] = value
     return out
