@@ -100,20 +100,11 @@ class _OutcomeSlot:
         self.finished: ExecutionFinished | None = None
 
 
-def _config_value(config: Any, graph_config: Any, section: str, key: str) -> Any:
-    for source in (config, graph_config):
-        if source:
-            values = source.get(section)
-            if values:
-                value = values.get(key)
-                if value is not None:
-                    return value
-    return None
-
-
 def _identifier(value: Any, name: str, notes: list[str]) -> str | None:
     if value is None:
         return None
+    if value.__class__ is str and 0 < len(value) <= MAX_ID_CHARS:  # the usual case
+        return value
     if value.__class__ is not str:
         value = str(value)
     if len(value) > MAX_ID_CHARS or not value:
@@ -135,25 +126,37 @@ def _identifier(value: Any, name: str, notes: list[str]) -> str | None:
 
 def _start(graph: Any, binding: Binding, input: Any, config: Any, kwargs: dict[str, Any]) -> Run:
     """A new run from the call's arguments; emits its start."""
-    execution_id = kwargs.pop("execution_id", None)
-    conversation_id = kwargs.pop("conversation_id", None)
-    user_id = kwargs.pop("user_id", None)
-    request = kwargs.pop("request_message", None)
-    slot = kwargs.pop("_execution_monitor_outcome", None)
+    if kwargs:
+        execution_id = kwargs.pop("execution_id", None)
+        conversation_id = kwargs.pop("conversation_id", None)
+        user_id = kwargs.pop("user_id", None)
+        request = kwargs.pop("request_message", None)
+        slot = kwargs.pop("_execution_monitor_outcome", None)
+    else:  # the usual call: identity from the config alone
+        execution_id = conversation_id = user_id = request = slot = None
     graph_config = graph.config
     if config or graph_config:
-        if execution_id is None:
-            execution_id = _config_value(config, graph_config, "metadata", "execution_id")
-            if execution_id is None and config:
-                execution_id = config.get("run_id")
-        if conversation_id is None:
-            conversation_id = _config_value(
-                config, graph_config, "configurable", "thread_id"
-            ) or _config_value(config, graph_config, "metadata", "conversation_id")
-        if user_id is None:
-            user_id = _config_value(
-                config, graph_config, "configurable", "user_id"
-            ) or _config_value(config, graph_config, "metadata", "user_id")
+        if graph_config:  # with_config copies: the call's config wins, then the graph's
+            sources = (config, graph_config) if config else (graph_config,)
+        else:
+            sources = (config,)
+        for source in sources:
+            configurable = source.get("configurable")
+            if configurable:
+                if conversation_id is None:
+                    conversation_id = configurable.get("thread_id")
+                if user_id is None:
+                    user_id = configurable.get("user_id")
+            metadata = source.get("metadata")
+            if metadata:
+                if execution_id is None:
+                    execution_id = metadata.get("execution_id")
+                if conversation_id is None:
+                    conversation_id = metadata.get("conversation_id")
+                if user_id is None:
+                    user_id = metadata.get("user_id")
+        if execution_id is None and config:
+            execution_id = config.get("run_id")
     notes: list[str] = []
     execution_id = _identifier(execution_id, "execution_id", notes) or new_execution_id()
     conversation_id = _identifier(conversation_id, "conversation_id", notes)
