@@ -6,6 +6,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from langgraph_execution_monitor.api.prices import ModelPrice
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -46,6 +48,12 @@ class Settings(BaseSettings):
     shutdown_drain_timeout_s: float = Field(default=5.0, ge=0)
     stale_after_s: float = Field(default=3600.0, gt=0)
     stale_check_interval_s: float = Field(default=60.0, gt=0)
+
+    # The dashboard's price table, JSON: {"model": {"input": 0.0025, "output": 0.01}}
+    # per 1,000 tokens ("name*" prices every model starting with "name"); costs
+    # are shown only for priced models.
+    model_prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    model_prices_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
     # Live stream.
     stream_client_queue_size: int = Field(default=1000, ge=1)

@@ -98,7 +98,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     chat_auth = [Depends(api.token_dependency)] if settings.chat_requires_token else []
     app.include_router(chat.router, dependencies=chat_auth)
     app.include_router(create_system_router(monitoring))
-    app.include_router(create_dashboard_router())
+    app.include_router(
+        create_dashboard_router(
+            prices=settings.model_prices, currency=settings.model_prices_currency
+        )
+    )
     return app
 
 

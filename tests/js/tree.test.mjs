@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  buildTree, executionTree, groupStatus, normalizeTrace, slowestLeaf, stepRows, treeOrder,
+  branchLabel, buildTree, executionTree, groupStatus, normalizeTrace, slowestLeaf, stepRows, treeOrder,
 } from '../../langgraph_execution_monitor/dashboard/static/tree.js';
 
 const T0 = Date.parse('2026-02-13T14:30:00.000Z');
@@ -166,4 +166,39 @@ test('a missing or malformed trace draws as an empty tree', () => {
     const tree = executionTree({ execution_trace: trace });
     assert.deepEqual([tree.entries, tree.roots, tree.order, tree.slowest], [[], [], [], null]);
   }
+});
+
+test('a tool call hangs under the Send branch whose output answers it', () => {
+  const tools = (callId, at) => entry('tools', 2, at, 10, {
+    branch: callId === 'call-a' ? 0 : 1,
+    output: { messages: [{ type: 'tool', tool_call_id: callId }] },
+  });
+  const call = (callId, at) => entry('weather', 2, at, 2, { parent: 'tools', type: 'tool', branch: callId });
+  const { roots } = executionTree({
+    execution_trace: [call('call-a', 1), call('call-b', 1), tools('call-a', 0), tools('call-b', 0)],
+  });
+  const byBranch = Object.fromEntries(roots.map((g) => [g.attempts[0].branch, g.children.map((c) => c.attempts[0].branch)]));
+  assert.deepEqual(byBranch, { 0: ['call-a'], 1: ['call-b'] });
+});
+
+test('a Send branch is labelled by its index, a tool call by its id', () => {
+  const [send, tool, plain] = normalizeTrace([
+    entry('work', 2, 0, 1, { branch: 2 }),
+    entry('weather', 2, 0, 1, { type: 'tool', branch: 'call-x', parent: 'tools' }),
+    entry('agent', 1, 0, 1),
+  ]);
+  assert.equal(branchLabel(send), 'Send #2');
+  assert.equal(branchLabel(tool), 'call-x');
+  assert.equal(branchLabel(plain), null);
+});
+
+test('a normalised entry keeps the failure type, traceback, tokens and output', () => {
+  const [e] = normalizeTrace([entry('a', 1, 0, 1, {
+    status: 'failed', error: 'boom', error_type: 'ValueError', traceback: 'tb',
+    tokens: { input: 1, output: 2, total: 3 }, llm_calls: [{ model: 'm' }], output: { x: 1 }, cached: true,
+  })]);
+  assert.deepEqual(
+    [e.errorType, e.traceback, e.tokens.total, e.llmCalls.length, e.output, e.hasOutput, e.cached],
+    ['ValueError', 'tb', 3, 1, { x: 1 }, true, true],
+  );
 });

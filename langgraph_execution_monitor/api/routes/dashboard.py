@@ -1,12 +1,16 @@
 """The dashboard page and its static files, under any prefix (its data calls
 carry the token, not the page). Every response carries the page's
-Content-Security-Policy: its own scripts and styles, its own API, no frames."""
+Content-Security-Policy: its own scripts and styles, its own API, no frames.
+`dashboard-config.json` beside the page holds the price table (prices.py)."""
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from langgraph_execution_monitor.api.prices import ModelPrice, price_table
 from langgraph_execution_monitor.api.security import dashboard_headers
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "dashboard" / "static"
@@ -24,10 +28,20 @@ MEDIA_TYPES = {
 }
 
 
-def create_dashboard_router(prefix: str = "", static_dir: Path = STATIC_DIR) -> APIRouter:
+def create_dashboard_router(
+    prefix: str = "",
+    static_dir: Path = STATIC_DIR,
+    *,
+    prices: Mapping[str, ModelPrice | Mapping[str, Any]] | None = None,
+    currency: str = "USD",
+) -> APIRouter:
     """`{prefix}/` serves the page, `{prefix}/static/<file>` its files
-    (only the files the folder holds, by exact name)."""
+    (only the files the folder holds, by exact name), and
+    `{prefix}/dashboard-config.json` the price table: `prices` maps a model
+    name (or a `prefix*`) to `{"input": ..., "output": ...}` per 1,000 tokens in
+    `currency`. Without prices, the page shows tokens and no cost."""
     prefix = prefix.rstrip("/")
+    config_body = price_table(prices, currency).model_dump_json()
     router = APIRouter(prefix=prefix, include_in_schema=False)
     files = {
         path.name: path
@@ -49,6 +63,11 @@ def create_dashboard_router(prefix: str = "", static_dir: Path = STATIC_DIR) -> 
     @router.get("/")
     async def index() -> FileResponse:
         return file_response(files["index.html"], "no-cache")
+
+    @router.get("/dashboard-config.json")
+    async def dashboard_config() -> Response:
+        headers = {**dashboard_headers(), "Cache-Control": "no-cache"}
+        return Response(config_body, media_type="application/json", headers=headers)
 
     @router.get("/favicon.ico")
     async def favicon() -> FileResponse:

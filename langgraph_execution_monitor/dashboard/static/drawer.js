@@ -4,7 +4,8 @@
  * and the conversation's other turns.
  *
  * Long texts are cut to a first part with a button that shows the rest: a
- * 1 MB response must not freeze the page when the drawer opens.
+ * 1 MB response must not freeze the page when the drawer opens. What a node
+ * run shows inside its card (output, error, tokens, cost) is node_details.js.
  */
 
 import { api, describeError } from './api.js';
@@ -12,6 +13,11 @@ import { $, byTestId, copyIcon, copyText, data, h } from './dom.js';
 import {
   cssToken, fmtCount, fmtMs, fmtTime, fullTime, num, oneLine, parseTime, shortId,
 } from './format.js';
+import { traceCalls } from './cost.js';
+import {
+  attemptError, attemptSections, attemptTags, cappedText, inputSection, runUsage,
+} from './node_details.js';
+import { loadPriceTable } from './prices.js';
 import { groupStatus, executionTree, stepRows } from './tree.js';
 import { applyFilters, state, writeUrl } from './state.js';
 import { focusRow, markSelectedRow, statusBadge } from './table.js';
@@ -52,10 +58,13 @@ export async function loadDetail(id) {
   const ctl = new AbortController();
   detailController = ctl;
   try {
-    const detail = await api(`logs/${encodeURIComponent(id)}`, null, { signal: ctl.signal });
+    const [detail, table] = await Promise.all([
+      api(`logs/${encodeURIComponent(id)}`, null, { signal: ctl.signal }),
+      loadPriceTable(),
+    ]);
     if (ctl !== detailController || state.exec !== id) return;
     state.detail = detail;
-    renderDetail(detail);
+    renderDetail(detail, table);
     loadConversation(detail, ctl.signal);
   } catch (err) {
     if (err.name === 'AbortError' || ctl !== detailController) return;
@@ -86,10 +95,11 @@ export function closePanel({ push = true } = {}) {
   else focusRow(id); // the opener was replaced (a new page): its row, if shown
 }
 
-function renderDetail(d) {
+function renderDetail(d, table) {
   const id = String(d.id);
   $('#tree-title').textContent = `Execution ${shortId(id)}`;
   const { entries, roots, order, slowest } = executionTree(d);
+  const draw = { slowest, table };
 
   const summary = h('dl', { class: 'summary' },
     h('div', null, h('dt', null, 'Status'), h('dd', null, statusBadge(d.status))),
@@ -98,12 +108,14 @@ function renderDetail(d) {
     h('div', null, h('dt', null, 'Completed'), h('dd', null, d.completed_at ? h('time', { datetime: d.completed_at, title: fullTime(d.completed_at) }, fmtTime(d.completed_at)) : '—')),
     h('div', null, h('dt', null, 'User'), h('dd', null, filterLink('user_id', d.user_id))),
     h('div', null, h('dt', null, 'Conversation'), h('dd', null, d.conversation_id ? filterLink('conversation_id', d.conversation_id) : '—')),
+    runUsage(d, traceCalls(d.execution_trace), table),
     h('div', { class: 'summary-wide' }, h('dt', null, 'Execution id'), h('dd', null,
       h('span', { class: 'mono selectable' }, data(id)), ' ',
       h('button', { type: 'button', class: 'btn-copy', 'aria-label': 'Copy execution id', title: 'Copy full id', onclick: () => copyText(id) }, copyIcon()))));
 
   const texts = h('div', { class: 'texts' },
     textBlock('Request', d.request_message, '', 'detail-request'),
+    inputSection(d),
     textBlock('Response', d.response_message, '', 'detail-response'),
     d.error_summary ? textBlock('Error summary', d.error_summary, 'text-block-error', 'detail-error') : null);
 
@@ -115,7 +127,7 @@ function renderDetail(d) {
       ? 'No node has finished yet.' : 'This execution recorded no node trace.'));
   } else {
     treeSection.append(h('div', { class: 'tree', role: 'list', 'aria-label': 'Execution path by superstep' },
-      renderSteps(roots, slowest)));
+      renderSteps(roots, draw)));
   }
 
   const sections = [summary, texts, treeSection];
@@ -132,22 +144,6 @@ function filterLink(key, value) {
   }, data(v));
 }
 
-/**
- * Text in a <pre>, cut at `cap` characters with a button that shows all of
- * it (drawing a megabyte of text takes the main thread for a while: only
- * when asked).
- */
-export function cappedText(text, cap, attrs) {
-  const s = String(text);
-  const pre = h('pre', attrs, s.length > cap ? s.slice(0, cap) : s);
-  if (s.length <= cap) return pre;
-  const more = h('button', {
-    type: 'button', class: 'btn btn-small show-all', 'data-testid': 'show-all',
-    onclick: () => { pre.textContent = s; more.remove(); },
-  }, `Show all ${fmtCount(s.length)} characters`);
-  return h('div', { class: 'capped' }, pre, more);
-}
-
 function textBlock(label, text, extra, testId) {
   const has = text !== null && text !== undefined && String(text) !== '';
   return h('div', { class: `text-block ${extra}`, 'data-testid': testId },
@@ -155,7 +151,7 @@ function textBlock(label, text, extra, testId) {
     has ? cappedText(text, TEXT_CAP, { class: 'text-body' }) : h('p', { class: 'muted text-body' }, '—'));
 }
 
-function renderSteps(groups, slowest) {
+function renderSteps(groups, draw) {
   const rows = stepRows(groups);
   return h('ol', { class: 'steps' }, rows.map((row) => {
     const parallel = row.groups.length > 1;
@@ -164,22 +160,27 @@ function renderSteps(groups, slowest) {
         h('span', { class: 'step-num' }, row.step === null ? '?' : String(row.step)),
         parallel ? h('span', { class: 'step-parallel', title: `${row.groups.length} branches ran in parallel in this step` }, `×${row.groups.length}`) : null),
       h('div', { class: `branches${parallel ? ' is-parallel' : ''}` },
-        row.groups.map((g) => renderGroup(g, slowest))));
+        row.groups.map((g) => renderGroup(g, draw))));
   }));
 }
 
-function renderGroup(g, slowest) {
+function renderGroup(g, draw) {
   const status = groupStatus(g);
   const retried = g.attempts.length > 1;
+  const isTool = g.attempts.length > 0 && g.attempts[0].type === 'tool';
+  const toolCalls = g.children.filter((c) => c.attempts.length && c.attempts[0].type === 'tool').length;
+  const nested = g.children.length - toolCalls;
   const card = h('div', {
-    class: `branch status-${cssToken(status)}${retried ? ' retried' : ''}${g.synthetic ? ' synthetic' : ''}`,
-    role: 'listitem',
+    class: `branch status-${cssToken(status)}${retried ? ' retried' : ''}${g.synthetic ? ' synthetic' : ''}${isTool ? ' is-tool' : ''}`,
+    role: 'listitem', 'data-testid': 'tree-group', 'data-node': g.node,
   });
   card.append(h('div', { class: 'branch-head' },
+    isTool ? h('span', { class: 'tag tag-tool', title: 'A tool call made by the node above' }, 'tool') : null,
     h('span', { class: 'node-name mono' }, data(g.node)),
     retried ? h('span', { class: 'tag tag-retry', title: 'The node was retried' }, `${g.attempts.length} attempts`) : null,
     g.synthetic ? h('span', { class: 'tag', title: 'This node has not reported its own result' }, status === 'running' ? 'running' : 'no record') : null,
-    g.children.length ? h('span', { class: 'tag tag-subgraph' }, 'subgraph') : null));
+    toolCalls ? h('span', { class: 'tag tag-tool', 'data-testid': 'tool-calls-tag' }, `${toolCalls} tool call${toolCalls === 1 ? '' : 's'}`) : null,
+    nested ? h('span', { class: 'tag tag-subgraph' }, 'subgraph') : null));
 
   if (g.synthetic) {
     card.append(h('div', {
@@ -187,28 +188,31 @@ function renderGroup(g, slowest) {
     }, h('span', { class: 'muted' }, `${fmtMs(g.end - g.start)} span of its children`)));
   }
   if (g.attempts.length) {
-    card.append(h('ol', { class: 'attempts' }, g.attempts.map((e) => renderAttempt(e, retried, slowest))));
+    card.append(h('ol', { class: 'attempts' }, g.attempts.map((e) => renderAttempt(e, retried, draw))));
   }
   if (g.children.length) {
-    card.append(h('div', { class: 'subgraph' }, renderSteps(g.children, slowest)));
+    card.append(h('div', { class: `subgraph${nested ? '' : ' tool-calls'}` }, renderSteps(g.children, draw)));
   }
   return card;
 }
 
-function renderAttempt(e, retried, slowest) {
-  const isSlowest = slowest && slowest === e && e.dur > 0;
+function renderAttempt(e, retried, draw) {
+  const isSlowest = draw.slowest && draw.slowest === e && e.dur > 0;
   return h('li', {
     class: `attempt status-${cssToken(e.status)}${isSlowest ? ' is-slowest' : ''}`,
     'data-testid': 'tree-node', 'data-node': e.node, 'data-status': e.status,
     'data-attempt': e.attempt, 'data-step': e.step, 'data-parent': e.parent || null,
+    'data-type': e.type, 'data-branch': e.branch === null ? null : String(e.branch),
   },
   h('div', { class: 'attempt-line' },
     h('span', { class: 'status-dot', 'aria-hidden': 'true' }),
     retried ? h('span', { class: 'attempt-num' }, `attempt ${e.attempt}`) : null,
     h('span', { class: `attempt-status text-${cssToken(e.status)}` }, data(e.status)),
     h('span', { class: 'attempt-dur num' }, fmtMs(e.dur)),
-    isSlowest ? h('span', { class: 'tag tag-slow' }, 'slowest') : null),
-  e.error ? cappedText(e.error, ERROR_CAP, { class: 'node-error', 'data-testid': 'tree-error' }) : null);
+    isSlowest ? h('span', { class: 'tag tag-slow' }, 'slowest') : null,
+    attemptTags(e, draw.table)),
+  attemptError(e, ERROR_CAP),
+  attemptSections(e, draw.table));
 }
 
 function renderWaterfall(entries, d, slowest) {

@@ -28,9 +28,21 @@ export function normalizeTrace(trace, runStart) {
     const step = Number.isInteger(e.step) ? e.step : i;
     const attempt = Number.isInteger(e.attempt) && e.attempt > 0 ? e.attempt : 1;
     const parent = typeof e.parent === 'string' ? e.parent.replace(/^\/+|\/+$/g, '') : '';
+    const branch = typeof e.branch === 'string' || Number.isInteger(e.branch) ? e.branch : null;
     return {
       idx: i, node: String(e.node ?? '?'), status: String(e.status || 'unknown'), dur, start, end,
       step, attempt, parent, error: e.error === null || e.error === undefined ? '' : String(e.error),
+      type: typeof e.type === 'string' ? e.type : 'node',
+      branch,
+      taskId: typeof e.task_id === 'string' ? e.task_id : null,
+      errorType: typeof e.error_type === 'string' ? e.error_type : '',
+      traceback: typeof e.traceback === 'string' ? e.traceback : '',
+      output: e.output,
+      hasOutput: Object.hasOwn(e, 'output'),
+      outputDropped: e.output_dropped === true,
+      llmCalls: Array.isArray(e.llm_calls) ? e.llm_calls : [],
+      tokens: e.tokens && typeof e.tokens === 'object' ? e.tokens : null,
+      cached: e.cached === true,
     };
   });
 }
@@ -115,6 +127,13 @@ export function pickParent(groups, name, child) {
   const t = child.start;
   const candidates = groups.filter((g) => g.node === name);
   if (candidates.length === 0) return null;
+  // A tool call knows its id; the node run that made it returned a message
+  // with that id (ToolNode's branches under Send all overlap in time).
+  const callId = toolCallId(child);
+  if (callId !== null) {
+    const answering = candidates.filter((g) => g.attempts.some((e) => outputMentionsCall(e.output, callId)));
+    if (answering.length === 1) return answering[0];
+  }
   const tolerance = 5;
   const containing = candidates.filter((g) => g.start - tolerance <= t && t <= g.end + tolerance);
   if (containing.length) {
@@ -126,6 +145,27 @@ export function pickParent(groups, name, child) {
   const before = candidates.filter((g) => g.start <= t);
   if (before.length) return before[before.length - 1];
   return candidates[0];
+}
+
+function toolCallId(group) {
+  const e = group.attempts[0];
+  return e && e.type === 'tool' && typeof e.branch === 'string' ? e.branch : null;
+}
+
+/** Whether a node's stored output holds a message answering this tool call. */
+export function outputMentionsCall(output, callId) {
+  const messages = output && typeof output === 'object' && Array.isArray(output.messages) ? output.messages : [];
+  return messages.some((m) => m && typeof m === 'object' && m.tool_call_id === callId);
+}
+
+/**
+ * How a node run is told apart from its siblings: "Send #2" for a Send
+ * branch, the tool call's id for a tool, null otherwise.
+ */
+export function branchLabel(e) {
+  if (e.branch === null || e.branch === undefined) return null;
+  if (e.type === 'tool') return String(e.branch);
+  return Number.isInteger(e.branch) ? `Send #${e.branch}` : String(e.branch);
 }
 
 /**
