@@ -21,8 +21,8 @@ export function apiUrl(path, params) {
   return `${API_BASE}/${path}${qs(params)}`;
 }
 
-/** GET a JSON document from the API; on 401 ask for the token and retry. */
-export async function api(path, params, { signal } = {}) {
+/** GET (or POST) a JSON document from the API; on 401 ask for the token and retry. */
+export async function api(path, params, { signal, method = 'GET' } = {}) {
   const url = apiUrl(path, params);
   for (;;) {
     // While the token dialog is up, don't send requests that are bound to fail.
@@ -31,7 +31,7 @@ export async function api(path, params, { signal } = {}) {
     const token = getToken();
     const headers = { Accept: 'application/json' };
     if (token) headers.Authorization = `Bearer ${token}`;
-    const res = await fetch(url, { headers, signal, cache: 'no-store', credentials: 'same-origin' });
+    const res = await fetch(url, { method, headers, signal, cache: 'no-store', credentials: 'same-origin' });
     if (res.status === 401) {
       if (getToken() !== token) continue; // someone entered a new token meanwhile
       if (token) setToken('');

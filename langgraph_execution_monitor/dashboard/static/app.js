@@ -41,6 +41,7 @@ function start() {
   initStats();
   initLive({
     onReconnected: () => { loadLogs(); loadStats(); },
+    onReset: () => { loadLogs(); loadStats(); },
     onEvent: (row) => { executionChanged(row); scheduleStatsRefresh(); },
   });
   initControls({ onShowLatest: () => $('#logs').focus() });
