@@ -131,6 +131,156 @@ $$;
 
 
 --
+-- Name: error_message_pattern(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.error_message_pattern(p_message text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace("left"(COALESCE(p_message, ''::text), 2000), '''[^'']*'''::text, '''?'''::text, 'g'::text), '"[^"]*"'::text, '"?"'::text, 'g'::text), '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'::text, '<id>'::text, 'g'::text), '\m(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{12,}\M'::text, '<id>'::text, 'g'::text), '[0-9]+(\.[0-9]+)?'::text, '<n>'::text, 'g'::text);
+
+
+--
+-- Name: error_fingerprint(text, text, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.error_fingerprint(p_node text, p_error_type text, p_message text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN "left"(md5(concat_ws(chr(31), COALESCE(p_node, ''::text), COALESCE(p_error_type, ''::text), execution_monitor.error_message_pattern(p_message))), 16);
+
+
+--
+-- Name: error_occurrences(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.error_occurrences(p_hours integer DEFAULT 24) RETURNS TABLE(execution_id text, user_id text, node text, error_type text, message text, failed_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+BEGIN
+    PERFORM check_hours(p_hours);
+    RETURN QUERY
+    WITH failing AS (
+        SELECT l.id, l.user_id, l.started_at, l.completed_at, l.error_summary, l.execution_trace
+        FROM execution_logs l
+        WHERE l.started_at >= now() - make_interval(hours => p_hours)
+          AND l.status IN ('failed', 'partial')
+    ),
+    entries AS (
+        SELECT f.id, f.user_id, e.value AS entry, f.started_at, f.completed_at
+        FROM failing f
+        CROSS JOIN LATERAL jsonb_array_elements(
+            CASE WHEN jsonb_typeof(f.execution_trace) = 'array' THEN f.execution_trace
+                 ELSE '[]'::jsonb END) AS e(value)
+        WHERE e.value ->> 'status' = 'failed'
+    )
+    SELECT en.id::text, en.user_id::text, en.entry ->> 'node', en.entry ->> 'error_type',
+           coalesce(en.entry ->> 'error', ''),
+           coalesce(CASE WHEN en.entry ->> 'timestamp' ~ '^\d{4}-\d\d-\d\dT'
+                         THEN (en.entry ->> 'timestamp')::timestamptz END,
+                    en.completed_at, en.started_at)
+    FROM entries en
+    UNION ALL
+    SELECT f.id::text, f.user_id::text, NULL::text, NULL::text, coalesce(f.error_summary, '')::text,
+           coalesce(f.completed_at, f.started_at)
+    FROM failing f
+    WHERE NOT EXISTS (
+        SELECT 1
+        FROM jsonb_array_elements(
+            CASE WHEN jsonb_typeof(f.execution_trace) = 'array' THEN f.execution_trace
+                 ELSE '[]'::jsonb END) AS e(value)
+        WHERE e.value ->> 'status' = 'failed');
+END;
+$$;
+
+
+--
+-- Name: error_groups(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.error_groups(p_hours integer DEFAULT 24) RETURNS TABLE(fingerprint text, node text, error_type text, pattern text, last_message text, failures bigint, runs bigint, users bigint, affected_users text[], first_seen timestamp with time zone, last_seen timestamp with time zone, hourly integer[], recent_execution_ids text[])
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    BEGIN ATOMIC
+ WITH o AS (
+          SELECT occ.execution_id,
+             occ.user_id,
+             occ.node,
+             occ.error_type,
+             occ.message,
+             occ.failed_at,
+             execution_monitor.error_fingerprint(occ.node, occ.error_type, occ.message) AS fp,
+             GREATEST(0, LEAST((error_groups.p_hours - 1), ((error_groups.p_hours - 1) - (floor((EXTRACT(epoch FROM (now() - occ.failed_at)) / (3600)::numeric)))::integer))) AS bucket
+            FROM execution_monitor.error_occurrences(error_groups.p_hours) occ(execution_id, user_id, node, error_type, message, failed_at)
+         ), g AS (
+          SELECT o.fp,
+             min(o.node) AS node,
+             min(o.error_type) AS error_type,
+             min(execution_monitor.error_message_pattern(o.message)) AS pattern,
+             (array_agg(o.message ORDER BY o.failed_at DESC))[1] AS last_message,
+             count(*) AS failures,
+             count(DISTINCT o.execution_id) AS runs,
+             count(DISTINCT o.user_id) AS users,
+             (array_agg(DISTINCT o.user_id))[1:10] AS affected_users,
+             min(o.failed_at) AS first_seen,
+             max(o.failed_at) AS last_seen
+            FROM o
+           GROUP BY o.fp
+         )
+  SELECT g.fp,
+     g.node,
+     g.error_type,
+     g.pattern,
+     g.last_message,
+     g.failures,
+     g.runs,
+     g.users,
+     g.affected_users,
+     g.first_seen,
+     g.last_seen,
+     ( SELECT array_agg((COALESCE(c.n, (0)::bigint))::integer ORDER BY h.i) AS array_agg
+            FROM (generate_series(0, (error_groups.p_hours - 1)) h(i)
+              LEFT JOIN ( SELECT o.bucket,
+                     count(*) AS n
+                    FROM o
+                   WHERE (o.fp = g.fp)
+                   GROUP BY o.bucket) c ON ((c.bucket = h.i)))) AS array_agg,
+     ( SELECT array_agg(r.execution_id ORDER BY r.last DESC) AS array_agg
+            FROM ( SELECT o.execution_id,
+                     max(o.failed_at) AS last
+                    FROM o
+                   WHERE (o.fp = g.fp)
+                   GROUP BY o.execution_id
+                   ORDER BY (max(o.failed_at)) DESC
+                  LIMIT 20) r) AS array_agg
+    FROM g
+   ORDER BY g.failures DESC, g.last_seen DESC, g.fp;
+END;
+
+
+--
+-- Name: iso_utc(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.iso_utc(ts timestamp with time zone) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN to_char((ts AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'::text);
+
+
+--
+-- Name: error_groups_json(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.error_groups_json(p_hours integer DEFAULT 24) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    BEGIN ATOMIC
+ SELECT jsonb_build_object('time_range_hours', error_groups_json.p_hours, 'groups', COALESCE(jsonb_agg(jsonb_build_object('fingerprint', g.fingerprint, 'node', g.node, 'error_type', g.error_type, 'pattern', g.pattern, 'last_message', g.last_message, 'failures', g.failures, 'runs', g.runs, 'users', g.users, 'affected_users', to_jsonb(g.affected_users), 'first_seen', execution_monitor.iso_utc(g.first_seen), 'last_seen', execution_monitor.iso_utc(g.last_seen), 'hourly', to_jsonb(g.hourly), 'recent_execution_ids', to_jsonb(g.recent_execution_ids)) ORDER BY g.failures DESC, g.last_seen DESC, g.fingerprint), '[]'::jsonb)) AS jsonb_build_object
+    FROM execution_monitor.error_groups(error_groups_json.p_hours) g(fingerprint, node, error_type, pattern, last_message, failures, runs, users, affected_users, first_seen, last_seen, hourly, recent_execution_ids);
+END;
+
+
+--
 -- Name: execution_search_text(text, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -184,15 +334,6 @@ BEGIN
          FROM failed_nodes_breakdown(p_hours) AS b));
 END;
 $$;
-
-
---
--- Name: iso_utc(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
---
-
-CREATE FUNCTION execution_monitor.iso_utc(ts timestamp with time zone) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN to_char((ts AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'::text);
 
 
 SET default_tablespace = '';
@@ -266,6 +407,42 @@ CREATE FUNCTION execution_monitor.executions_changed_since(p_change_seq bigint, 
    ORDER BY l.change_seq
   LIMIT executions_changed_since.p_limit;
 END;
+
+
+--
+-- Name: export_executions(text, text, text, integer, text, timestamp with time zone, text, integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.export_executions(p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_hours integer DEFAULT 24, p_q text DEFAULT NULL::text, p_before_started_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_before_id text DEFAULT NULL::text, p_limit integer DEFAULT 1000) RETURNS TABLE(started_at timestamp with time zone, id text, execution jsonb)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE
+    pattern text;
+BEGIN
+    PERFORM check_status(p_status);
+    PERFORM check_hours(p_hours);
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit must be between 1 and 10000, got %', coalesce(p_limit::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    pattern := CASE WHEN p_q <> '' THEN like_pattern(p_q) END;
+    RETURN QUERY
+    SELECT l.started_at, l.id::text, execution_summary_json(l)
+    FROM execution_logs l
+    WHERE l.started_at >= now() - make_interval(hours => p_hours)
+      AND (p_before_started_at IS NULL
+           OR (l.started_at, l.id) < (p_before_started_at, coalesce(p_before_id, '')))
+      AND (p_status IS NULL OR l.status = p_status)
+      AND (p_user_id IS NULL OR l.user_id = p_user_id)
+      AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+      AND (pattern IS NULL
+           OR execution_search_text(l.request_message, l.response_message) ILIKE pattern)
+    ORDER BY l.started_at DESC, l.id DESC
+    LIMIT p_limit;
+END;
+$$;
 
 
 --
@@ -389,6 +566,51 @@ BEGIN
     ) AS page;
 
     RETURN jsonb_build_object('total', total, 'offset', p_offset, 'limit', p_limit, 'logs', logs);
+END;
+$$;
+
+
+--
+-- Name: list_threads(integer, text, integer, integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.list_threads(p_hours integer DEFAULT 24, p_user_id text DEFAULT NULL::text, p_limit integer DEFAULT 50, p_offset integer DEFAULT 0) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+DECLARE
+    result jsonb;
+BEGIN
+    PERFORM check_page(p_limit, p_offset);
+    WITH t AS (SELECT * FROM thread_summaries(p_hours, p_user_id))
+    SELECT jsonb_build_object(
+        'time_range_hours', p_hours,
+        'total', (SELECT count(*) FROM t),
+        'offset', p_offset,
+        'limit', p_limit,
+        'threads', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'conversation_id', p.conversation_id,
+                       'user_id', p.user_id,
+                       'turns', p.turns,
+                       'failed_turns', p.failed_turns,
+                       'partial_turns', p.partial_turns,
+                       'running_turns', p.running_turns,
+                       'first_started_at', iso_utc(p.first_started_at),
+                       'last_activity', iso_utc(p.last_activity),
+                       'p50_duration_ms', p.p50_duration_ms,
+                       'p99_duration_ms', p.p99_duration_ms,
+                       'input_tokens', p.input_tokens,
+                       'output_tokens', p.output_tokens,
+                       'total_tokens', p.total_tokens,
+                       'last_status', p.last_status,
+                       'last_request', p.last_request)
+                       ORDER BY p.last_activity DESC, p.conversation_id)
+            FROM (SELECT * FROM t
+                  ORDER BY t.last_activity DESC, t.conversation_id
+                  LIMIT p_limit OFFSET p_offset) p), '[]'::jsonb))
+    INTO result;
+    RETURN result;
 END;
 $$;
 
@@ -629,6 +851,42 @@ BEGIN
         GROUP BY chunk_no
     ) AS chunk;
     RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: thread_summaries(integer, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.thread_summaries(p_hours integer DEFAULT 24, p_user_id text DEFAULT NULL::text) RETURNS TABLE(conversation_id text, user_id text, turns bigint, failed_turns bigint, partial_turns bigint, running_turns bigint, first_started_at timestamp with time zone, last_activity timestamp with time zone, p50_duration_ms integer, p99_duration_ms integer, input_tokens bigint, output_tokens bigint, total_tokens bigint, last_status text, last_request text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+BEGIN
+    PERFORM check_hours(p_hours);
+    RETURN QUERY
+    SELECT l.conversation_id::text,
+           (array_agg(l.user_id::text ORDER BY l.started_at DESC, l.id DESC))[1],
+           count(*),
+           count(*) FILTER (WHERE l.status = 'failed'),
+           count(*) FILTER (WHERE l.status = 'partial'),
+           count(*) FILTER (WHERE l.status = 'running'),
+           min(l.started_at),
+           max(coalesce(l.completed_at, l.started_at)),
+           round(percentile_cont(0.5) WITHIN GROUP (ORDER BY l.total_duration_ms))::integer,
+           round(percentile_cont(0.99) WITHIN GROUP (ORDER BY l.total_duration_ms))::integer,
+           coalesce(sum(l.input_tokens), 0)::bigint,
+           coalesce(sum(l.output_tokens), 0)::bigint,
+           coalesce(sum(l.total_tokens), 0)::bigint,
+           (array_agg(l.status::text ORDER BY l.started_at DESC, l.id DESC))[1],
+           left((array_agg(l.request_message ORDER BY l.started_at DESC, l.id DESC))[1], 200)
+    FROM execution_logs l
+    WHERE l.started_at >= now() - make_interval(hours => p_hours)
+      AND l.conversation_id IS NOT NULL
+      AND (p_user_id IS NULL OR l.user_id = p_user_id)
+    GROUP BY l.conversation_id;
 END;
 $$;
 
@@ -882,4 +1140,7 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261201000001'),
     ('20261201000002'),
     ('20261201000003'),
-    ('20261201000004');
+    ('20261201000004'),
+    ('20261201000100'),
+    ('20261201000200'),
+    ('20261201000300');

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from langgraph_execution_monitor.api.deps import MonitorServices
 from langgraph_execution_monitor.api.errors import MonitoringRoute
 from langgraph_execution_monitor.api.routes.dashboard import create_dashboard_router
+from langgraph_execution_monitor.api.routes.export import add_export_routes
 from langgraph_execution_monitor.api.routes.monitoring import add_monitoring_routes
 from langgraph_execution_monitor.api.routes.stream import add_stream_routes
 from langgraph_execution_monitor.api.routes.system import add_system_routes
@@ -43,7 +44,8 @@ def create_router(
     stream_send_timeout_s: float = 10.0,
     stream_ticket_ttl_s: float = 30.0,
 ) -> APIRouter:
-    """The seed's monitoring endpoints and the live stream under `prefix`."""
+    """The seed's monitoring endpoints, the error groups, threads, the listing's
+    export and the live stream under `prefix`."""
     bearer = BearerToken(lambda: monitor.api_token)
     token_dependency = token_dependency or bearer
     tickets = StreamTickets(lambda: monitor.api_token, ttl_s=stream_ticket_ttl_s)
@@ -52,6 +54,7 @@ def create_router(
 
     router = APIRouter(prefix=prefix, route_class=MonitoringRoute)
     protected = APIRouter(route_class=MonitoringRoute, dependencies=[Depends(token_dependency)])
+    add_export_routes(protected, monitor)  # before /logs/{execution_id}
     add_monitoring_routes(protected, monitor)
     router.include_router(protected)
     add_stream_routes(

@@ -116,5 +116,52 @@ class NodePerformanceReport(BaseModel):
     nodes: list[NodePerformance]
 
 
+class ErrorGroup(BaseModel):
+    fingerprint: str = Field(description="Hash of node, error type and message pattern")
+    node: str | None = Field(description="The failing node (None: the run failed outside nodes)")
+    error_type: str | None
+    pattern: str = Field(description="The message with quoted values, ids and numbers replaced")
+    last_message: str = Field(description="The newest failure's message as it was")
+    failures: int = Field(description="Failed node runs (retries included)")
+    runs: int = Field(description="Runs with this failure")
+    users: int
+    affected_users: list[str] = Field(description="Up to 10 of them")
+    first_seen: str
+    last_seen: str
+    hourly: list[int] = Field(description="Failures per hour of the window, oldest first")
+    recent_execution_ids: list[str] = Field(description="The newest runs with it (up to 20)")
+
+
+class ErrorGroups(BaseModel):
+    time_range_hours: int
+    groups: list[ErrorGroup]
+
+
+class ThreadSummary(BaseModel):
+    conversation_id: str
+    user_id: str = Field(description="The user of its latest turn")
+    turns: int
+    failed_turns: int
+    partial_turns: int
+    running_turns: int
+    first_started_at: str
+    last_activity: str
+    p50_duration_ms: int | None
+    p99_duration_ms: int | None
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    last_status: str
+    last_request: str = Field(description="The latest turn's request (first 200 characters)")
+
+
+class ThreadPage(BaseModel):
+    time_range_hours: int
+    total: int
+    offset: int
+    limit: int
+    threads: list[ThreadSummary]
+
+
 class ErrorDetail(BaseModel):
     detail: str | list[dict[str, object]]

@@ -6,6 +6,7 @@ the API sends them to clients without parsing them again.
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,43 @@ async def execution_stats(db: Executor, hours: int) -> str:
 
 async def node_performance(db: Executor, hours: int) -> str:
     return await db.fetchval(SQL["node_performance"], hours)
+
+
+async def error_groups(db: Executor, hours: int) -> str:
+    return await db.fetchval(SQL["error_groups"], hours)
+
+
+async def list_threads(
+    db: Executor, *, hours: int, user_id: str | None, limit: int, offset: int
+) -> str:
+    return await db.fetchval(SQL["list_threads"], hours, user_id, limit, offset)
+
+
+async def export_executions(
+    db: Executor,
+    *,
+    status: str | None,
+    user_id: str | None,
+    conversation_id: str | None,
+    hours: int,
+    q: str | None,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[tuple[datetime, str, str]]:
+    """A page of listing rows as (started_at, id, JSON text), newest first."""
+    before_at, before_id = before if before else (None, None)
+    rows = await db.fetch(
+        SQL["export_executions"],
+        status,
+        user_id,
+        conversation_id,
+        hours,
+        q,
+        before_at,
+        before_id,
+        limit,
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 async def executions_by_ids(db: Executor, ids: Sequence[str]) -> list[tuple[int, str]]:

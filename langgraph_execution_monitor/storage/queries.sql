@@ -30,6 +30,18 @@ SELECT execution_monitor.execution_stats($1)::text;
 -- Per-node runs, failures and duration percentiles for a window.
 SELECT execution_monitor.node_performance_json($1)::text;
 
+-- name: error_groups
+-- Failures grouped by fingerprint (node, exception type, normalised message) for a window.
+SELECT execution_monitor.error_groups_json($1)::text;
+
+-- name: list_threads
+-- A page of conversations with turns, failures, last activity, p50/p99 and tokens.
+SELECT execution_monitor.list_threads($1, $2, $3, $4)::text;
+
+-- name: export_executions
+-- A page of listing rows for an export, newest first, after a (started_at, id) cursor.
+SELECT started_at, id, execution::text FROM execution_monitor.export_executions($1, $2, $3, $4, $5, $6, $7, $8);
+
 -- name: executions_by_ids
 -- Listing rows for the ids a notification announced, in change order.
 SELECT change_seq, execution::text FROM execution_monitor.executions_by_ids($1);

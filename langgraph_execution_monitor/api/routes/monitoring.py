@@ -16,10 +16,12 @@ from langgraph_execution_monitor.api.schemas import (
     NO_NUL,
     ConversationExecutions,
     ErrorDetail,
+    ErrorGroups,
     ExecutionDetail,
     ExecutionPage,
     ExecutionStats,
     NodePerformanceReport,
+    ThreadPage,
 )
 from langgraph_execution_monitor.storage import queries
 
@@ -120,3 +122,30 @@ def add_monitoring_routes(router: APIRouter, monitor: MonitorServices) -> None:
     )
     async def node_performance(hours: Hours = 24) -> Response:
         return json_response(await queries.node_performance(monitor.read_pool, hours))
+
+    @router.get(
+        "/errors",
+        response_model=ErrorGroups,
+        summary="Failures grouped by node, exception type and normalised message",
+        **common,
+    )
+    async def error_groups(hours: Hours = 24) -> Response:
+        return json_response(await queries.error_groups(monitor.read_pool, hours))
+
+    @router.get(
+        "/threads",
+        response_model=ThreadPage,
+        summary="Conversations: turns, failures, last activity, durations, tokens",
+        **common,
+    )
+    async def threads(
+        hours: Hours = 24,
+        user_id: UserIdFilter = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Response:
+        return json_response(
+            await queries.list_threads(
+                monitor.read_pool, hours=hours, user_id=user_id, limit=limit, offset=offset
+            )
+        )
