@@ -11,6 +11,9 @@
  *   stats.js    the overview panel
  *   tree.js     execution_trace -> tree (pure); drawer.js draws it
  *   controls.js the filter form and pager; keyboard.js the keys
+ *   views.js    the tabs: executions, errors (errors_view.js), threads
+ *               (threads_view.js); download.js the listing's export
+ *   node_details.js, cost.js, payload.js, prices.js  what a node run shows
  *
  * No build step and no network beyond the monitoring API.
  */
@@ -23,11 +26,17 @@ import { initKeyboard } from './keyboard.js';
 import { ensureStream, initLive, restartStream } from './live.js';
 import { initStats, loadStats, scheduleStatsRefresh } from './stats.js';
 import { followUrl, onFiltersChanged, readUrl, state } from './state.js';
-import { initTable, loadLogs, renderNow } from './table.js';
+import { initTable, loadLogs, renderNow, statusBadge } from './table.js';
+import { exportListing } from './download.js';
+import { initErrorsView, loadErrors } from './errors_view.js';
+import { initThreadsView, loadThreads } from './threads_view.js';
+import { initViews, reloadView, showView } from './views.js';
+import { runTree } from './drawer.js';
 
 function reloadAll() {
   loadLogs();
   loadStats();
+  reloadView();
   if (state.exec) loadDetail(state.exec);
 }
 
@@ -46,11 +55,18 @@ function start() {
   });
   initControls({ onShowLatest: () => $('#logs').focus() });
   initKeyboard();
+  const openFromView = (id, opener) => openExecution(id, { history: 'push', opener });
+  initErrorsView({ onOpen: openFromView });
+  initThreadsView({ runTree, statusBadge, onOpen: openFromView });
+  for (const button of document.querySelectorAll('[data-export]')) {
+    button.addEventListener('click', () => exportListing(button.dataset.export));
+  }
 
   onFiltersChanged((before, after) => {
     syncControls();
     loadLogs();
     if (after.hours !== before.hours) loadStats();
+    if (after.hours !== before.hours || after.user_id !== before.user_id) reloadView();
     if (after.user_id !== before.user_id || after.conversation_id !== before.conversation_id) restartStream();
   });
   // A new token: reload with it (the stream reopens with it, or opens once the
@@ -62,11 +78,13 @@ function start() {
   $('#tree-close').addEventListener('click', () => closePanel());
   window.addEventListener('popstate', () => {
     followUrl();
+    showView(state.view);
     if (state.exec) openExecution(state.exec, { focus: false });
     else closePanel({ push: false });
   });
 
   renderNow(false);
+  initViews({ errors: loadErrors, threads: loadThreads });
   // Logs first: when a token is needed, one request asks for it and the
   // others follow with it instead of each failing with a 401.
   loadLogs().finally(() => {

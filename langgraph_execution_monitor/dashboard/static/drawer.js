@@ -136,6 +136,14 @@ function renderDetail(d, table) {
   $('#tree-body').replaceChildren(...sections);
 }
 
+/** A run's tree alone (the threads view draws one per turn). */
+export function runTree(d, table) {
+  const { entries, roots, slowest } = executionTree(d);
+  if (entries.length === 0) return h('p', { class: 'muted' }, 'This execution recorded no node trace.');
+  return h('div', { class: 'tree', role: 'list', 'aria-label': 'Execution path by superstep' },
+    renderSteps(roots, { slowest, table }));
+}
+
 function filterLink(key, value) {
   const v = String(value ?? '');
   return h('button', {

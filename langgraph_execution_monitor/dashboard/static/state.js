@@ -12,6 +12,7 @@ export const state = {
   filters: { ...DEFAULTS },
   listing: emptyListing(),
   exec: null, // id of the execution shown in the drawer
+  view: 'executions', // or 'errors', 'threads'
   detail: null,
   stats: null,
   nodes: [],
@@ -26,15 +27,25 @@ export function onFiltersChanged(fn) {
   filterListeners.push(fn);
 }
 
+export const VIEWS = Object.freeze(['executions', 'errors', 'threads']);
+
 export function readUrl() {
   const { filters, exec } = parseSearch(location.search);
   state.filters = filters;
   state.exec = exec;
+  const view = new URLSearchParams(location.search).get('view');
+  state.view = VIEWS.includes(view) ? view : 'executions';
+}
+
+function currentSearch() {
+  const search = toSearch(state.filters, state.exec);
+  if (state.view === 'executions') return search;
+  return `${search}${search ? '&' : '?'}view=${state.view}`;
 }
 
 /** Record the state in the URL: a new history entry (push) or in place. */
 export function writeUrl(push) {
-  const url = location.pathname + toSearch(state.filters, state.exec);
+  const url = location.pathname + currentSearch();
   if (url === location.pathname + location.search) return;
   if (push) history.pushState(null, '', url);
   else history.replaceState(null, '', url);
