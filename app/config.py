@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     max_output_chars: int = Field(default=16_384, ge=64)
     max_trace_chars: int = Field(default=1_048_576, ge=1024)
     retry_max_backoff_s: float = Field(default=5.0, gt=0)
+    # Writes refused until an operator acts (a missing function or privilege):
+    # tried again this often, the events waiting in the buffer meanwhile.
+    permanent_retry_interval_s: float = Field(default=30.0, gt=0)
     shutdown_drain_timeout_s: float = Field(default=5.0, ge=0)
     stale_after_s: float = Field(default=3600.0, gt=0)
     stale_check_interval_s: float = Field(default=60.0, gt=0)

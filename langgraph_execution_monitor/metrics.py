@@ -85,6 +85,10 @@ class MonitorCollector(Collector):
             "written": ("Execution events written to PostgreSQL", stats.written),
             "batches": ("Batches written", stats.batches),
             "retries": ("Batch write attempts that failed and were retried", stats.retries),
+            "permanent_errors": (
+                "Batch write attempts refused until an operator fixes the database",
+                stats.permanent_errors,
+            ),
             "dropped": ("Events dropped (both reasons below)", stats.dropped),
             "dropped_buffer_full": ("Events refused: buffer full", stats.dropped_buffer_full),
             "dropped_at_shutdown": (
@@ -100,6 +104,11 @@ class MonitorCollector(Collector):
         }
         for name, (help_text, value) in counters.items():
             yield CounterMetricFamily(f"execution_monitor_{name}", help_text, value=value)
+        yield GaugeMetricFamily(
+            "execution_monitor_writer_blocked",
+            "1 while writes fail with a permanent error (a missing function, privilege, ...)",
+            value=1 if stats.blocked_by is not None else 0,
+        )
         yield GaugeMetricFamily(
             "execution_monitor_queue_depth",
             "Events waiting to be written",

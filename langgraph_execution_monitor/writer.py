@@ -10,17 +10,28 @@ long) and writes the batch in one round trip per connection:
 rows are sharded by execution id over the writer's own small pool, so a run's
 start and finish always go through the same connection.
 
-Faults, and what they cost:
-- Connection-level errors (database down, slow, a connection killed): the rows
-  stay where they are and are retried with capped, jittered backoff until the
-  database is back. Sub-batches already committed are not written again.
-- A batch the database refuses for its data (SQLSTATE classes 22, 23, 54) is
-  split in halves until each bad event is alone; that event is counted as
-  failed-to-log (and logged with its id), the rest are written.
+Faults, and what they cost (errors are classified in `write_errors.py`):
+- Transient errors (database down, restarting, out of connections, a
+  connection killed, a deadlock or lock timeout): the rows stay where they are
+  and are retried with capped, jittered backoff until the database is back.
+  Sub-batches already committed are not written again. Fresh connections are
+  made only when the old ones are gone or in an unknown state.
+- Permanent errors (a function or table missing after a schema mismatch, a
+  missing privilege, a password refused): retrying at once cannot help, so the
+  writer is "blocked": it says so in `/health/ready` (503) and `/metrics`,
+  the events wait in the bounded buffer (past it, drops are counted) and the
+  write is tried again every `permanent_retry_interval_s`, until an operator
+  fixes the database; nothing is lost that the buffer holds.
+- A batch refused for its data (SQLSTATE classes 22, 23, 54, or a value
+  asyncpg cannot encode) is split in halves until each bad event is alone;
+  that event is counted as failed-to-log (and logged with its id), the rest
+  are written.
 - A bug that kills the writer loop: the rows in flight are kept, the death is
   counted, the loop restarts and resumes them.
-- Shutdown writes what is buffered within a time limit; whatever is left after
-  it is counted as dropped.
+- Shutdown writes what is buffered within a time limit. Past it, the write in
+  flight is cancelled and the writer's connections are terminated, so a
+  database that hangs cannot hold the process; whatever is left is counted as
+  dropped and logged.
 
 Accounting: `queued == written + failed_to_log + dropped_at_shutdown + pending`
 at every moment the loop is not in the middle of a write (`pending`: buffered
@@ -52,12 +63,18 @@ from langgraph_execution_monitor.rows import (
 )
 from langgraph_execution_monitor.serialize import DEFAULT_MAX_OUTPUT_CHARS
 from langgraph_execution_monitor.storage import queries
+from langgraph_execution_monitor.write_errors import (
+    WriteErrorKind,
+    classify,
+    describe,
+    needs_new_connections,
+)
 
 logger = logging.getLogger(__name__)
 
-# SQLSTATE classes that mean "this data cannot be stored": retrying the same
-# batch would fail forever, so the batch is split to find the bad event.
-DATA_ERROR_CLASSES = ("22", "23", "54")
+# After the drain limit, how long stop() waits for the cancelled write to end
+# (its connections terminated) before leaving it behind.
+ABANDON_WAIT_S = 1.0
 
 
 @dataclass
@@ -68,7 +85,10 @@ class WriterStats:
     written: int = 0  # events whose (sub-)batch was committed
     rows_changed: int = 0  # rows inserted or finished by those batches
     batches: int = 0  # committed log_batch calls
-    retries: int = 0  # failed write attempts that were retried
+    retries: int = 0  # failed write attempts that were retried (transient errors)
+    permanent_errors: int = 0  # failed write attempts an operator must fix (see write_errors)
+    # Set while writes fail with a permanent error (the last one), None once one succeeds.
+    blocked_by: str | None = None
     dropped: int = 0  # dropped_buffer_full + dropped_at_shutdown
     dropped_buffer_full: int = 0  # refused by enqueue (never queued)
     dropped_at_shutdown: int = 0  # queued, still unwritten when the drain limit passed
@@ -81,19 +101,8 @@ class WriterStats:
     connected: bool = False
 
 
-def _is_data_error(error: BaseException) -> bool:
-    """The database (or asyncpg, encoding a value) refuses this data."""
-    sqlstate = getattr(error, "sqlstate", None) or ""
-    return isinstance(error, asyncpg.PostgresError) and sqlstate[:2] in DATA_ERROR_CLASSES
-
-
-# Errors worth retrying: the server is down, slow, restarting, or dropped the
-# connection. Anything else that is not a data error is a bug: it kills the loop,
-# which the supervisor counts and restarts.
 # Events converted between two yields to the event loop.
 CONVERT_SLICE = 100
-
-TRANSIENT_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 PoolFactory = Callable[[], Awaitable[asyncpg.Pool]]
@@ -114,6 +123,7 @@ class LogWriter:
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
         max_trace_chars: int = DEFAULT_MAX_TRACE_CHARS,
         retry_max_backoff_s: float = 5.0,
+        permanent_retry_interval_s: float = 30.0,
         stale_after_s: float | None = 3600.0,
         stale_check_interval_s: float = 60.0,
         connections: int = 2,
@@ -129,6 +139,7 @@ class LogWriter:
         self.max_events = max_events
         self.max_bytes = max_bytes
         self.retry_max_backoff_s = retry_max_backoff_s
+        self.permanent_retry_interval_s = permanent_retry_interval_s
         self.stale_after_s = stale_after_s
         self.stale_check_interval_s = stale_check_interval_s
         # Concurrent log_batch calls per batch (rows sharded by execution id);
@@ -146,6 +157,7 @@ class LogWriter:
         self._work: list[list[list[Row]]] = []
         self._work_bytes = 0
         self._wakeup = asyncio.Event()
+        self._stop_requested = asyncio.Event()
         self._pool_lock = asyncio.Lock()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -193,6 +205,7 @@ class LogWriter:
         if self.running:
             return
         self._stopping = False
+        self._stop_requested.clear()
         self._task = asyncio.get_running_loop().create_task(
             self._supervise(), name="execution-log-writer"
         )
@@ -204,17 +217,16 @@ class LogWriter:
 
     async def stop(self, drain_timeout_s: float = 5.0) -> None:
         """Write what is buffered (up to the time limit), then stop. What is
-        left after the limit is counted as dropped."""
+        left after the limit is counted as dropped. Returns within about
+        `drain_timeout_s + 2 * ABANDON_WAIT_S` even when the database hangs."""
         self._stopping = True
+        self._stop_requested.set()
         self._wakeup.set()
         task, self._task = self._task, None
         if task is not None and not task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(task), drain_timeout_s)
-            except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            done, _ = await asyncio.wait({task}, timeout=drain_timeout_s)
+            if not done:
+                await self._abandon(task)
         if self._pending:
             self.stats.dropped_at_shutdown += self._pending
             self._count_drops(self._pending, "shutdown drain time limit reached", force=True)
@@ -229,6 +241,26 @@ class LogWriter:
                 except Exception:
                     pool.terminate()
         self.stats.connected = False
+
+    async def _abandon(self, task: asyncio.Task[None]) -> None:
+        """The drain limit passed: cancel the write in flight. A cancelled
+        asyncpg query still waits (shielded) for the server to acknowledge the
+        cancel and for the connection's reset, which a hung server never
+        gives: terminating the pool's connections ends those waits."""
+        task.cancel()
+        pool = self._pool
+        if pool is not None and self.owns_pool:
+            self._pool = None
+            pool.terminate()
+        for _ in range(2):  # a second cancel gets through asyncpg's shield
+            done, _ = await asyncio.wait({task}, timeout=ABANDON_WAIT_S)
+            if done:
+                break
+            task.cancel()
+        if not task.done():
+            logger.error("execution log writer did not stop after its drain limit; left behind")
+        elif not task.cancelled() and task.exception() is not None:
+            logger.warning("execution log writer ended with %r at shutdown", task.exception())
 
     def _task_ended(self, task: asyncio.Task[None]) -> None:
         """The supervisor itself ended without stop() (cancelled from outside):
@@ -346,7 +378,8 @@ class LogWriter:
             try:
                 await self._write_rows(rows)
             except Exception as error:
-                if _is_data_error(error):
+                kind = classify(error)
+                if kind is WriteErrorKind.DATA:
                     stack.pop()
                     if len(rows) == 1:
                         self._count_failed(rows[0], error)
@@ -355,13 +388,21 @@ class LogWriter:
                         stack.append(rows[middle:])
                         stack.append(rows[:middle])
                     continue
-                if not isinstance(error, TRANSIENT_ERRORS):
-                    raise
+                if kind is None:
+                    raise  # a bug: the supervisor counts it and restarts the loop
                 attempt += 1
-                await self._back_off(attempt, error)
+                if kind is WriteErrorKind.PERMANENT:
+                    await self._wait_for_fix(attempt, error)
+                else:
+                    await self._back_off(attempt, error)
                 continue
             stack.pop()
             attempt = 0
+            if self.stats.blocked_by is not None:
+                logger.warning(
+                    "execution logs are written again (was blocked by %s)", self.stats.blocked_by
+                )
+                self.stats.blocked_by = None
             self.stats.connected = True
             self.stats.written += len(rows)
             self._pending -= len(rows)
@@ -372,7 +413,7 @@ class LogWriter:
         try:
             changed = await queries.log_batch_v2(pool, rows_to_columns(rows))
         except Exception as error:
-            if not _is_data_error(error) and self._pool is pool and self.owns_pool:
+            if needs_new_connections(error) and self._pool is pool and self.owns_pool:
                 # Start over with fresh connections (the other shard retries too).
                 self._pool = None
                 pool.terminate()
@@ -383,10 +424,31 @@ class LogWriter:
         self.stats.batches += 1
         self.stats.rows_changed += changed or 0
 
+    async def _wait_for_fix(self, attempt: int, error: Exception) -> None:
+        """A permanent error: wait (slowly, or briefly once stopping) and try
+        again; the events stay in flight and in the buffer meanwhile."""
+        self.stats.permanent_errors += 1
+        self.stats.last_error = self.stats.blocked_by = describe(error)
+        interval = self.permanent_retry_interval_s
+        if attempt == 1 or attempt % 10 == 0:
+            logger.error(
+                "cannot write execution logs until the database is fixed (%s); %d events "
+                "waiting, trying again every %.0fs",
+                self.stats.blocked_by,
+                self._pending,
+                interval,
+            )
+        if self._stopping:
+            await asyncio.sleep(min(interval, 0.5))
+            return
+        with contextlib.suppress(TimeoutError):
+            # stop() ends the wait: one more try within the drain limit.
+            await asyncio.wait_for(self._stop_requested.wait(), interval)
+
     async def _back_off(self, attempt: int, error: Exception) -> None:
         self.stats.retries += 1
         self.stats.connected = False
-        self.stats.last_error = f"{type(error).__name__}: {error}"
+        self.stats.last_error = describe(error)
         delay = min(self.retry_max_backoff_s, 0.05 * 2 ** min(attempt, 10))
         delay *= random.uniform(0.5, 1.0)
         if attempt == 1 or attempt % 20 == 0:
@@ -401,7 +463,7 @@ class LogWriter:
     def _count_failed(self, row: Row, error: Exception) -> None:
         self.stats.failed_to_log += 1
         self._pending -= 1
-        self.stats.last_error = f"{type(error).__name__}: {error}"
+        self.stats.last_error = describe(error)
         logger.warning(
             "execution %r could not be logged (%s event): %s",
             row[0],

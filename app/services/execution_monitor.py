@@ -22,6 +22,7 @@ def build_monitor(settings: Settings, database_url: str) -> ExecutionMonitor:
         max_output_chars=settings.max_output_chars,
         max_trace_chars=settings.max_trace_chars,
         retry_max_backoff_s=settings.retry_max_backoff_s,
+        permanent_retry_interval_s=settings.permanent_retry_interval_s,
         stale_after_s=settings.stale_after_s,
         stale_check_interval_s=settings.stale_check_interval_s,
         connections=settings.writer_pool_size,

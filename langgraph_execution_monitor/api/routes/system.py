@@ -24,11 +24,14 @@ from langgraph_execution_monitor.storage import queries
 
 
 def writer_state(writer: WriterView | None) -> str:
-    """ok | retrying (events wait and writes fail) | stopped | absent."""
+    """ok | blocked (writes fail until an operator fixes the database) |
+    retrying (events wait and writes fail) | stopped | absent."""
     if writer is None:
         return "absent"
     if not writer.running:
         return "stopped"
+    if writer.stats.blocked_by is not None:
+        return "blocked"
     if writer.queue_depth and not writer.stats.connected and writer.stats.retries:
         return "retrying"
     return "ok"
@@ -43,6 +46,8 @@ def writer_details(writer: WriterView) -> dict[str, Any]:
         "written": stats.written,
         "batches": stats.batches,
         "retries": stats.retries,
+        "permanent_errors": stats.permanent_errors,
+        "blocked_by": stats.blocked_by,
         "dropped": stats.dropped,
         "dropped_buffer_full": stats.dropped_buffer_full,
         "dropped_at_shutdown": stats.dropped_at_shutdown,
