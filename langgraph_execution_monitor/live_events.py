@@ -256,26 +256,41 @@ class ExecutionBroadcaster:
             asyncio.create_task(self._fetch_forever(), name="execution-fan-out"),
         ]
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 2.0) -> None:
+        """Cancel the listener and the fan-out and close their connections,
+        within about `timeout_s` even when the database hangs (a cancelled
+        asyncpg query, and a close, wait for the server: past half the time,
+        the connections are terminated instead)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
         for task in self._tasks:
             task.cancel()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=timeout_s / 2)
+            if pending:
+                self._terminate_connections()
+                for task in pending:
+                    task.cancel()  # a second cancel gets through asyncpg's shield
+                await asyncio.wait(pending, timeout=max(0.1, deadline - loop.time()))
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: an error at shutdown does not matter
         self._tasks = []
-        await self._close_connection()
+        remaining = max(0.1, deadline - loop.time())
         pool, self._pool = self._pool, None
-        if pool is not None:
-            try:
-                await asyncio.wait_for(pool.close(), 2)
-            except Exception:
-                pool.terminate()
+        await asyncio.gather(self._close_connection(remaining), _close_pool(pool, remaining))
 
-    async def _close_connection(self) -> None:
+    def _terminate_connections(self) -> None:
+        if self._connection is not None:
+            self._connection.terminate()
+        if self._pool is not None:
+            self._pool.terminate()
+
+    async def _close_connection(self, timeout_s: float = 2.0) -> None:
         connection, self._connection = self._connection, None
         if connection is not None and not connection.is_closed():
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(connection.close(), 2)
+                await asyncio.wait_for(connection.close(), timeout_s)
 
     async def pool(self) -> asyncpg.Pool:
         """The fan-out's own pool (created on first use, so the app starts
@@ -446,3 +461,12 @@ class ExecutionBroadcaster:
             batch = batches[filters]
             if batch is not None:
                 self._offer(subscriber, batch)
+
+
+async def _close_pool(pool: asyncpg.Pool | None, timeout_s: float) -> None:
+    if pool is None:
+        return
+    try:
+        await asyncio.wait_for(pool.close(), timeout_s)
+    except Exception:
+        pool.terminate()

@@ -181,18 +181,22 @@ class ExecutionMonitor(_Capture):
         return self
 
     async def aclose(self) -> None:
-        """Write what is buffered (up to ``drain_timeout_s``), then stop."""
+        """Write what is buffered (up to ``drain_timeout_s``), then stop.
+
+        The writer's drain, the fan-out's stop and the read pool's close run side by
+        side, each bounded even when the database hangs: the writer by its drain
+        limit (then its connections are terminated), the others by 2 s (closing a
+        connection waits for the server's goodbye)."""
+        steps = []
         if self._broadcaster is not None:
-            await self._broadcaster.stop()
+            steps.append(self._broadcaster.stop(timeout_s=2))
             self._broadcaster = None
         if self.writer is not None:
-            await self.writer.stop(self.drain_timeout_s)
+            steps.append(self.writer.stop(self.drain_timeout_s))
         if self._read_pool is not None:
             pool, self._read_pool = self._read_pool, None
-            try:
-                await asyncio.wait_for(pool.close(), 5)
-            except Exception:
-                pool.terminate()
+            steps.append(_close_or_terminate(pool, 2))
+        await asyncio.gather(*steps)
 
     async def __aenter__(self) -> ExecutionMonitor:
         return await self._astart()
@@ -266,3 +270,10 @@ class ExecutionMonitor(_Capture):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+async def _close_or_terminate(pool: asyncpg.Pool, timeout_s: float) -> None:
+    try:
+        await asyncio.wait_for(pool.close(), timeout_s)
+    except Exception:
+        pool.terminate()

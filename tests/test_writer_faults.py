@@ -1,10 +1,12 @@
 """The writer under database faults: the server stopped and restarted under
 load, the writer's connection terminated, chat answering while the database
-is down. Zero loss in every case.
+is down (zero loss in every case), and shutdown while the database hangs
+(within its limit, the drops counted).
 
 Stopping a server is only done to a dedicated embedded PostgreSQL started by
 this module (never the shared one): it is stopped and started again with the
-embedded package's own pg_ctl, and stopped by PID at the end, even on failure.
+embedded package's own pg_ctl, frozen (SIGSTOP) and thawed by the PIDs of its
+processes, and stopped by PID at the end, even on failure.
 """
 
 import asyncio
@@ -30,6 +32,7 @@ from app.config import Settings
 from langgraph_execution_monitor.storage.embedded import start_embedded
 from langgraph_execution_monitor.storage.migrate import migrate
 from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
+from tests.app_process import AppProcess
 from tests.factories import finished, started
 
 with warnings.catch_warnings():
@@ -84,7 +87,26 @@ class StoppableServer:
         # The handle stops the server it knows at cleanup: tell it about this one.
         self.server._postmaster_info = info
 
+    def freeze(self) -> None:
+        """Hang the server: its postmaster and every backend stopped (SIGSTOP),
+        so connections stay open and nothing answers, not even a cancel."""
+        postmaster = psutil.Process(self.server.get_postmaster_info().pid)
+        self.frozen = [postmaster, *postmaster.children(recursive=True)]
+        for process in self.frozen:
+            process.suspend()
+
+    def thaw(self) -> None:
+        for process in getattr(self, "frozen", []):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.resume()
+        self.frozen = []
+
+    @property
+    def is_frozen(self) -> bool:
+        return bool(getattr(self, "frozen", []))
+
     def cleanup(self) -> None:
+        self.thaw()
         try:
             self.server.cleanup()
         finally:
@@ -110,6 +132,7 @@ def embedded_server() -> Iterator[StoppableServer]:
 def stoppable(embedded_server: StoppableServer) -> Iterator[StoppableServer]:
     """The dedicated server, running again after the test whatever happened."""
     yield embedded_server
+    embedded_server.thaw()
     if not embedded_server.running:
         embedded_server.start()
 
@@ -254,3 +277,66 @@ async def test_chat_keeps_answering_while_the_database_is_down(
         stored = {r["id"]: r["status"] for r in rows}
         assert stored == {a["execution_id"]: a["status"] for a in answers.values()}
         assert writer.stats.dropped == 0
+
+
+async def test_shutdown_keeps_its_limit_while_the_database_hangs(
+    stoppable: StoppableServer, writers: list[LogWriter]
+) -> None:
+    writer = quick_writer(stoppable.url, writers)
+    writer.enqueue(started())
+    await eventually(lambda: writer.stats.written == 1)  # its connections are open
+    stoppable.freeze()
+    try:
+        for _ in range(50):
+            writer.enqueue(started())
+        await eventually(lambda: writer.waiting == 0)  # the batch is in flight, hanging
+        # Without the limit, stop() returns only once the server answers again
+        # (here, never: it is thawed after the assertions) or the write's
+        # command timeout (30 s) passes; with it, in 0.5 s + 2 x ABANDON_WAIT_S.
+        await asyncio.wait_for(writer.stop(0.5), 15)
+        assert stoppable.is_frozen
+        assert (writer.stats.dropped_at_shutdown, writer.stats.written) == (50, 1)
+        assert writer.queue_depth == 0
+    finally:
+        stoppable.thaw()
+
+
+def chat(app: AppProcess, count: int) -> list[str]:
+    """`count` chat turns answered by the app; their execution ids."""
+    ids = []
+    with httpx.Client(base_url=app.url, timeout=10) as client:
+        for index in range(count):
+            reply = client.post(
+                "/api/v1/chat/v2",
+                json={"message": f"Create a LinkedIn post about AI {index}", "user_id": "u1"},
+            )
+            assert reply.status_code == 200, reply.text
+            ids.append(reply.json()["execution_id"])
+    return ids
+
+
+async def test_sigterm_exits_within_its_limit_while_the_database_hangs_and_logs_the_drops(
+    stoppable: StoppableServer,
+) -> None:
+    app = AppProcess(stoppable.url, SHUTDOWN_DRAIN_TIMEOUT_S="1", WRITER_FLUSH_INTERVAL_S="0.01")
+    try:
+        first = await asyncio.to_thread(chat, app, 5)
+        async with asyncpg.create_pool(stoppable.url, min_size=1, max_size=1) as pool:
+            query = "SELECT count(*) FROM execution_logs WHERE id = ANY($1) AND status <> 'running'"
+            deadline = time.monotonic() + 30
+            while await pool.fetchval(query, first) < 5:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+        stoppable.freeze()
+        await asyncio.to_thread(chat, app, 20)  # answered: the hot path only enqueues
+        app.signal(signal.SIGTERM)
+        # The drain limit is 1 s, the rest of shutdown 2 s side by side (2.2 s
+        # measured); before, the exit waited for the database to answer again.
+        status = await asyncio.to_thread(app.wait, 20)
+        assert stoppable.is_frozen
+        assert status is not None, app.log()
+        # The 20 runs after the freeze: a start and a finish each, none written.
+        assert "dropped 40 execution events (shutdown drain time limit reached)" in app.log()
+    finally:
+        stoppable.thaw()
+        app.cleanup()
