@@ -322,7 +322,8 @@ async def test_sigterm_exits_within_its_limit_while_the_database_hangs_and_logs_
     try:
         first = await asyncio.to_thread(chat, app, 5)
         async with asyncpg.create_pool(stoppable.url, min_size=1, max_size=1) as pool:
-            query = "SELECT count(*) FROM execution_logs WHERE id = ANY($1) AND status <> 'running'"
+            query = """SELECT count(*) FROM execution_monitor.execution_logs
+                       WHERE id = ANY($1) AND status <> 'running'"""
             deadline = time.monotonic() + 30
             while await pool.fetchval(query, first) < 5:
                 assert time.monotonic() < deadline
