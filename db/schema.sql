@@ -113,18 +113,27 @@ BEGIN
     -- Same turn-taking as log_batch: change_seq grows in commit order.
     PERFORM pg_advisory_xact_lock(hashtext('execution_logs_change_seq'));
 
-    UPDATE execution_logs
+    UPDATE execution_logs AS l
     SET status = 'failed',
         completed_at = now(),
+        closed_stale_at = now(),
         total_duration_ms = least(round(extract(epoch FROM now() - started_at) * 1000),
                                   2147483647)::integer,
-        error_summary = format('Execution abandoned: still running after %s; its process '
-                               'probably stopped before logging the finish', p_older_than),
+        error_summary = format('Execution abandoned: still running and no sign of its '
+                               'process for %s; it probably stopped before logging the '
+                               'finish', p_older_than),
         change_seq = nextval('execution_logs_change_seq')
-    WHERE status = 'running'
-      AND started_at < now() - p_older_than;
-
+    WHERE l.status = 'running'
+      AND l.started_at < now() - p_older_than
+      AND NOT EXISTS (SELECT 1 FROM execution_heartbeats AS h
+                      WHERE h.execution_id = l.id AND h.last_seen_at >= now() - p_older_than);
     GET DIAGNOSTICS closed = ROW_COUNT;
+
+    -- Stamps no live run needs: too old, or of a run that is not running.
+    DELETE FROM execution_heartbeats AS h
+    WHERE h.last_seen_at < now() - p_older_than
+       OR NOT EXISTS (SELECT 1 FROM execution_logs AS l
+                      WHERE l.id = h.execution_id AND l.status = 'running');
     RETURN closed;
 END;
 $$;
@@ -350,8 +359,8 @@ CREATE TABLE execution_monitor.execution_logs (
     user_id character varying(255) NOT NULL,
     request_message text NOT NULL,
     response_message text,
-    status character varying(50) DEFAULT 'running'::character varying,
-    started_at timestamp with time zone DEFAULT now(),
+    status character varying(50) DEFAULT 'running'::character varying NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
     completed_at timestamp with time zone,
     total_duration_ms integer,
     execution_trace jsonb,
@@ -363,6 +372,8 @@ CREATE TABLE execution_monitor.execution_logs (
     output_tokens integer,
     total_tokens integer,
     llm_calls integer,
+    closed_stale_at timestamp with time zone,
+    stale_close_replaced_at timestamp with time zone,
     CONSTRAINT execution_logs_status_check CHECK (((status)::text = ANY ('{running,completed,failed,partial,interrupted}'::text[])))
 )
 WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_analyze_scale_factor='0.02');
@@ -475,6 +486,29 @@ CREATE FUNCTION execution_monitor.get_execution(p_id text) RETURNS jsonb
     FROM execution_monitor.execution_logs l
    WHERE ((l.id)::text = get_execution.p_id);
 END;
+
+
+--
+-- Name: heartbeat_executions(text[]); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.heartbeat_executions(p_ids text[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+DECLARE
+    stamped integer;
+BEGIN
+    INSERT INTO execution_heartbeats AS h (execution_id, last_seen_at)
+    SELECT DISTINCT id, now()
+    FROM unnest(p_ids) AS id
+    WHERE id IS NOT NULL
+    ORDER BY id  -- the same lock order in every call: replicas cannot deadlock
+    ON CONFLICT (execution_id) DO UPDATE SET last_seen_at = excluded.last_seen_at;
+    GET DIAGNOSTICS stamped = ROW_COUNT;
+    RETURN stamped;
+END;
+$$;
 
 
 --
@@ -760,6 +794,134 @@ $$;
 
 
 --
+-- Name: log_batch_v3(text[], text[], text[], text[], double precision[], text[], double precision[], text[], jsonb[], jsonb[], text[], jsonb[], integer[], integer[], integer[], integer[]); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.log_batch_v3(p_ids text[], p_conversation_ids text[], p_user_ids text[], p_request_messages text[], p_started_at double precision[], p_statuses text[], p_completed_at double precision[], p_response_messages text[], p_execution_traces jsonb[], p_failed_nodes jsonb[], p_error_summaries text[], p_inputs jsonb[], p_input_tokens integer[], p_output_tokens integer[], p_total_tokens integer[], p_llm_calls integer[], OUT written integer, OUT replaced_stale integer) RETURNS record
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+DECLARE
+    lengths integer[] := ARRAY[
+        cardinality(p_ids), cardinality(p_conversation_ids), cardinality(p_user_ids),
+        cardinality(p_request_messages), cardinality(p_started_at), cardinality(p_statuses),
+        cardinality(p_completed_at), cardinality(p_response_messages),
+        cardinality(p_execution_traces), cardinality(p_failed_nodes),
+        cardinality(p_error_summaries), cardinality(p_inputs), cardinality(p_input_tokens),
+        cardinality(p_output_tokens), cardinality(p_total_tokens), cardinality(p_llm_calls)];
+    bad record;
+    v_status text;
+BEGIN
+    IF array_position(lengths, NULL) IS NOT NULL
+       OR EXISTS (SELECT 1 FROM unnest(lengths) AS n WHERE n <> lengths[1]) THEN
+        RAISE EXCEPTION 'log_batch_v3: the 16 arrays must have the same length, got % '
+                        '(NULL: an array missing)', lengths
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    SELECT e.ord, e.id,
+           CASE WHEN e.id IS NULL THEN 'no id'
+                WHEN e.user_id IS NULL THEN 'no user_id'
+                WHEN e.request_message IS NULL THEN 'no request_message'
+                WHEN e.status IS NULL THEN 'no status'
+                WHEN e.started_at IS NULL THEN 'no started_at'
+                WHEN e.started_at IN ('NaN', 'Infinity', '-Infinity') THEN 'started_at not finite'
+                WHEN e.status <> 'running' AND e.completed_at IS NULL
+                    THEN 'a finish (' || e.status || ') with no completed_at'
+                WHEN e.completed_at IN ('NaN', 'Infinity', '-Infinity')
+                    THEN 'completed_at not finite'
+           END AS problem
+    INTO bad
+    FROM unnest(p_ids, p_user_ids, p_request_messages, p_statuses, p_started_at,
+                p_completed_at) WITH ORDINALITY
+         AS e(id, user_id, request_message, status, started_at, completed_at, ord)
+    WHERE e.id IS NULL OR e.user_id IS NULL OR e.request_message IS NULL
+       OR e.status IS NULL OR e.started_at IS NULL
+       OR e.started_at IN ('NaN', 'Infinity', '-Infinity')
+       OR (e.status <> 'running' AND e.completed_at IS NULL)
+       OR e.completed_at IN ('NaN', 'Infinity', '-Infinity')
+    ORDER BY e.ord
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'log_batch_v3: event % of % (id %): %',
+            bad.ord, lengths[1], coalesce(bad.id, 'NULL'), bad.problem
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    FOR v_status IN SELECT DISTINCT s FROM unnest(p_statuses) AS s LOOP
+        PERFORM check_status(v_status);  -- the one list of statuses (and the table's check)
+    END LOOP;
+
+    -- Writers take turns so that change_seq grows in commit order (see log_batch).
+    PERFORM pg_advisory_xact_lock(hashtext('execution_logs_change_seq'));
+
+    INSERT INTO conversations (id, user_id)
+    SELECT DISTINCT ON (c.id) c.id, c.user_id
+    FROM unnest(p_conversation_ids, p_user_ids) AS c(id, user_id)
+    WHERE c.id IS NOT NULL
+    ORDER BY c.id
+    ON CONFLICT (id) DO NOTHING;
+
+    WITH events AS (
+        SELECT *
+        FROM unnest(p_ids, p_conversation_ids, p_user_ids, p_request_messages, p_started_at,
+                    p_statuses, p_completed_at, p_response_messages, p_execution_traces,
+                    p_failed_nodes, p_error_summaries, p_inputs, p_input_tokens,
+                    p_output_tokens, p_total_tokens, p_llm_calls)
+             WITH ORDINALITY
+             AS e(id, conversation_id, user_id, request_message, started_at, status,
+                  completed_at, response_message, execution_trace, failed_nodes,
+                  error_summary, input, input_tokens, output_tokens, total_tokens, llm_calls,
+                  ord)
+    ),
+    one_per_run AS (
+        -- A finish carries everything its start does, so it wins.
+        SELECT DISTINCT ON (id) *
+        FROM events
+        ORDER BY id, (status <> 'running') DESC, ord DESC
+    ),
+    changed AS (
+        INSERT INTO execution_logs AS l (
+            id, conversation_id, user_id, request_message, status, started_at, completed_at,
+            total_duration_ms, response_message, execution_trace, failed_nodes, error_summary,
+            input, input_tokens, output_tokens, total_tokens, llm_calls)
+        SELECT id, conversation_id, user_id, request_message, status,
+               to_timestamp(started_at), to_timestamp(completed_at),
+               CASE WHEN completed_at IS NOT NULL
+                    THEN greatest(0, round((completed_at - started_at) * 1000))::integer END,
+               response_message, execution_trace, coalesce(failed_nodes, '[]'::jsonb),
+               error_summary, input, input_tokens, output_tokens, total_tokens, llm_calls
+        FROM one_per_run
+        ORDER BY id  -- the same lock order in every batch: concurrent writers cannot deadlock
+        ON CONFLICT (id) DO UPDATE
+            SET status = excluded.status,
+                completed_at = excluded.completed_at,
+                total_duration_ms = excluded.total_duration_ms,
+                response_message = excluded.response_message,
+                execution_trace = excluded.execution_trace,
+                failed_nodes = excluded.failed_nodes,
+                error_summary = excluded.error_summary,
+                input = coalesce(excluded.input, l.input),
+                input_tokens = excluded.input_tokens,
+                output_tokens = excluded.output_tokens,
+                total_tokens = excluded.total_tokens,
+                llm_calls = excluded.llm_calls,
+                stale_close_replaced_at = CASE WHEN l.status = 'running'
+                                               THEN l.stale_close_replaced_at ELSE now() END,
+                change_seq = nextval('execution_logs_change_seq')
+            WHERE excluded.status <> 'running'
+              AND (l.status = 'running'
+                   OR (l.closed_stale_at IS NOT NULL AND l.stale_close_replaced_at IS NULL))
+        RETURNING l.stale_close_replaced_at = now() AS replaced
+    )
+    SELECT count(*)::integer, (count(*) FILTER (WHERE replaced))::integer
+    INTO written, replaced_stale
+    FROM changed;
+END;
+$$;
+
+
+--
 -- Name: log_finish(text, text, text, text, timestamp with time zone, text, jsonb, jsonb, text, text, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -903,6 +1065,16 @@ CREATE TABLE execution_monitor.conversations (
 
 
 --
+-- Name: execution_heartbeats; Type: TABLE; Schema: execution_monitor; Owner: -
+--
+
+CREATE TABLE execution_monitor.execution_heartbeats (
+    execution_id text NOT NULL,
+    last_seen_at timestamp with time zone NOT NULL
+);
+
+
+--
 -- Name: execution_logs_change_seq; Type: SEQUENCE; Schema: execution_monitor; Owner: -
 --
 
@@ -1030,6 +1202,14 @@ ALTER TABLE ONLY execution_monitor.conversations
 
 
 --
+-- Name: execution_heartbeats execution_heartbeats_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
+--
+
+ALTER TABLE ONLY execution_monitor.execution_heartbeats
+    ADD CONSTRAINT execution_heartbeats_pkey PRIMARY KEY (execution_id);
+
+
+--
 -- Name: execution_logs execution_logs_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
 --
 
@@ -1143,4 +1323,8 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261201000004'),
     ('20261201000100'),
     ('20261201000200'),
-    ('20261201000300');
+    ('20261201000300'),
+    ('20261201000400'),
+    ('20261201000401'),
+    ('20261201000402'),
+    ('20261201000403');

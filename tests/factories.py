@@ -85,7 +85,8 @@ def finished(
 
 
 async def write(db: queries.Executor, *events: Any) -> int:
-    """Write events in one batch, as the background writer does."""
+    """Write events in one batch, as the background writer does; the rows written."""
     columns, unconvertible = batch_columns(list(events), TextCleaner(65_536))
     assert not unconvertible
-    return await queries.log_batch_v2(db, columns)
+    written, _ = await queries.log_batch_v3(db, columns)
+    return written

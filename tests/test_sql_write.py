@@ -7,6 +7,8 @@ import json
 import asyncpg
 import pytest
 
+from langgraph_execution_monitor.rows import TextCleaner, batch_columns
+from langgraph_execution_monitor.storage import queries
 from tests.factories import finished, started, write
 
 
@@ -154,8 +156,9 @@ async def test_log_finish_refuses_an_unknown_status(db: asyncpg.Connection) -> N
 
 async def test_the_table_refuses_an_unknown_status(db: asyncpg.Connection) -> None:
     start = started()
+    columns, _ = batch_columns([finished(start, status="exploded")], TextCleaner(65_536))
     with pytest.raises(asyncpg.CheckViolationError):
-        await write(db, finished(start, status="exploded"))
+        await queries.log_batch_v2(db, columns)  # the previous release's, unchecked
 
 
 async def test_concurrent_writers_take_turns_so_change_seq_grows_in_commit_order(

@@ -40,6 +40,17 @@ async def log_batch_v2(db: Executor, columns: Sequence[Sequence[Any]]) -> int:
     return await db.fetchval(SQL["log_batch_v2"], *columns)
 
 
+async def log_batch_v3(db: Executor, columns: Sequence[Sequence[Any]]) -> tuple[int, int]:
+    """`columns`: the 16 parallel arrays of log_batch_v3 (as v2's). Returns the rows
+    written and, of those, the stale closes a real finish replaced."""
+    row = await db.fetchrow(SQL["log_batch_v3"], *columns)
+    return row[0], row[1]
+
+
+async def heartbeat_executions(db: Executor, ids: Sequence[str]) -> int:
+    return await db.fetchval(SQL["heartbeat_executions"], list(ids))
+
+
 async def list_executions(
     db: Executor,
     *,

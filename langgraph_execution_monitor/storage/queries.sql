@@ -10,6 +10,15 @@ SELECT execution_monitor.log_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 -- Write a batch with inputs and token totals (parallel arrays); returns rows written.
 SELECT execution_monitor.log_batch_v2($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16);
 
+-- name: log_batch_v3
+-- Write a checked batch (log_batch_v2's arrays); returns rows written and stale closes replaced.
+SELECT written, replaced_stale
+FROM execution_monitor.log_batch_v3($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16);
+
+-- name: heartbeat_executions
+-- Stamp these runs as alive (their process still holds them); returns how many.
+SELECT execution_monitor.heartbeat_executions($1);
+
 -- name: list_executions
 -- The filtered listing with its total, as the seed's JSON.
 SELECT execution_monitor.list_executions($1, $2, $3, $4, $5, $6, $7)::text;
