@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     shutdown_drain_timeout_s: float = Field(default=5.0, ge=0)
     stale_after_s: float = Field(default=3600.0, gt=0)
     stale_check_interval_s: float = Field(default=60.0, gt=0)
+    # How often the writer stamps the runs alive in this process (so no sweep, of
+    # this replica or another, closes them); default min(60 s, STALE_AFTER_S / 3).
+    heartbeat_interval_s: float | None = Field(default=None, gt=0)
 
     # The dashboard's price table, JSON: {"model": {"input": 0.0025, "output": 0.01}}
     # per 1,000 tokens ("name*" prices every model starting with "name"); costs

@@ -101,6 +101,14 @@ class MonitorCollector(Collector):
                 stats.writer_restarts,
             ),
             "stale_closed": ("Running executions closed as stale", stats.stale_closed),
+            "stale_replaced": (
+                "Stale closes replaced by the run's real finish",
+                stats.stale_replaced,
+            ),
+            "heartbeat_errors": (
+                "Failed stamps of the runs alive in this process",
+                stats.heartbeat_errors,
+            ),
         }
         for name, (help_text, value) in counters.items():
             yield CounterMetricFamily(f"execution_monitor_{name}", help_text, value=value)
@@ -108,6 +116,11 @@ class MonitorCollector(Collector):
             "execution_monitor_writer_blocked",
             "1 while writes fail with a permanent error (a missing function, privilege, ...)",
             value=1 if stats.blocked_by is not None else 0,
+        )
+        yield GaugeMetricFamily(
+            "execution_monitor_live_runs",
+            "Runs this process started and has not finished (stamped as alive)",
+            value=writer.live_runs,
         )
         yield GaugeMetricFamily(
             "execution_monitor_queue_depth",

@@ -1,4 +1,4 @@
-"""Turning execution events into the parameters of ``log_batch_v2`` (in the writer).
+"""Turning execution events into the parameters of ``log_batch_v3`` (in the writer).
 
 Text is cleaned (no NUL bytes, no lone surrogates, bounded length with a visible marker
 where it was cut), non-text values become JSON (`serialize`), trace timestamps become
@@ -32,7 +32,7 @@ from langgraph_execution_monitor.serialize import (
 
 logger = logging.getLogger("langgraph_execution_monitor.writer")
 
-Row = tuple[Any, ...]  # one event as the parameters of log_batch_v2
+Row = tuple[Any, ...]  # one event as the parameters of log_batch_v3
 COLUMNS = 16
 
 DEFAULT_MAX_TRACE_CHARS = 1_048_576
@@ -234,7 +234,7 @@ def _text(read: Any, value: Any, clean: TextCleaner, what: str) -> str | None:
 
 
 def event_row(event: ExecutionEvent, clean: TextCleaner) -> Row:
-    """The `log_batch_v2` parameters of one event (raises if it cannot be converted)."""
+    """The `log_batch_v3` parameters of one event (raises if it cannot be converted)."""
     request = _text(request_text, event.request_message, clean, "request") or ""
     if isinstance(event, ExecutionFinished):
         # The input is stored with the finish only (which carries it and wins when
@@ -295,14 +295,14 @@ def event_rows(events: Sequence[Any], clean: TextCleaner) -> tuple[list[Row], li
 
 
 def rows_to_columns(rows: Sequence[Row]) -> list[list[Any]]:
-    """The parallel arrays of `log_batch_v2`."""
+    """The parallel arrays of `log_batch_v3`."""
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * COLUMNS
 
 
 def batch_columns(
     events: list[ExecutionEvent], clean: TextCleaner
 ) -> tuple[list[list[Any]], list[ExecutionEvent]]:
-    """The parallel arrays of `log_batch_v2` for these events, and the events that
+    """The parallel arrays of `log_batch_v3` for these events, and the events that
     could not even be converted (counted as failed-to-log)."""
     rows, unconvertible = event_rows(events, clean)
     return rows_to_columns(rows), unconvertible

@@ -4,7 +4,7 @@ The hot path calls `enqueue`, which only appends to a bounded in-memory buffer
 (bounded by count and by bytes, counting events not yet written; past it,
 events are dropped and counted). A task owned by the app's lifespan takes
 batches (as soon as `batch_size` events wait, else every `flush_interval_s`),
-turns each event into a row of `log_batch_v2` (`rows.py`: cleaning text,
+turns each event into a row of `log_batch_v3` (`rows.py`: cleaning text,
 truncating, serialising the trace; in slices, so the event loop is never held
 long) and writes the batch in one round trip per connection:
 rows are sharded by execution id over the writer's own small pool, so a run's
@@ -32,6 +32,13 @@ Faults, and what they cost (errors are classified in `write_errors.py`):
   flight is cancelled and the writer's connections are terminated, so a
   database that hangs cannot hold the process; whatever is left is counted as
   dropped and logged.
+
+Runs alive in this process are never closed as stale: the writer keeps the ids of
+the runs it wrote a start for and has not seen finish (fed by the events it writes;
+a finish dropped or refused removes its run too) and stamps them in
+`execution_heartbeats` every `heartbeat_interval_s`; `close_stale_executions` only
+closes runs with no recent stamp, so replicas never close each other's runs. A real
+finish that arrives after a stale close replaces it (`log_batch_v3`), counted.
 
 Accounting: `queued == written + failed_to_log + dropped_at_shutdown + pending`
 at every moment the loop is not in the middle of a write (`pending`: buffered
@@ -72,6 +79,11 @@ from langgraph_execution_monitor.write_errors import (
 
 logger = logging.getLogger(__name__)
 
+# Ids per heartbeat call; and the most live runs the registry keeps (past it the
+# oldest are forgotten: they may then be closed as stale after the threshold).
+HEARTBEAT_CHUNK = 10_000
+MAX_LIVE_RUNS = 100_000
+
 # After the drain limit, how long stop() waits for the cancelled write to end
 # (its connections terminated) before leaving it behind.
 ABANDON_WAIT_S = 1.0
@@ -95,6 +107,9 @@ class WriterStats:
     failed_to_log: int = 0  # refused by the database even alone, or unconvertible
     writer_restarts: int = 0
     stale_closed: int = 0
+    stale_replaced: int = 0  # stale closes a real finish replaced
+    heartbeats: int = 0  # heartbeat calls that succeeded
+    heartbeat_errors: int = 0
     last_write_ms: float = 0.0
     write_latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1024))
     last_error: str | None = None
@@ -126,6 +141,7 @@ class LogWriter:
         permanent_retry_interval_s: float = 30.0,
         stale_after_s: float | None = 3600.0,
         stale_check_interval_s: float = 60.0,
+        heartbeat_interval_s: float | None = None,
         connections: int = 2,
         owns_pool: bool = True,
     ) -> None:
@@ -142,6 +158,14 @@ class LogWriter:
         self.permanent_retry_interval_s = permanent_retry_interval_s
         self.stale_after_s = stale_after_s
         self.stale_check_interval_s = stale_check_interval_s
+        # Well within the threshold, so that a live run is stamped several times
+        # before any sweep could take it for abandoned.
+        if heartbeat_interval_s is None:
+            heartbeat_interval_s = min(60.0, (stale_after_s or 180.0) / 3)
+        self.heartbeat_interval_s = heartbeat_interval_s
+        # Runs whose start this writer wrote and whose finish it has not seen
+        # (a dict as an ordered set: the oldest first).
+        self._live: dict[str, None] = {}
         # Concurrent log_batch calls per batch (rows sharded by execution id);
         # the pool must allow as many connections.
         self.connections = max(1, connections)
@@ -176,6 +200,8 @@ class LogWriter:
         if self._pending >= self.max_events or self._pending_bytes + size > self.max_bytes:
             self.stats.dropped_buffer_full += 1
             self._count_drops(1, "buffer full")
+            if self._live:  # its finish is lost: stop stamping the run as alive
+                self._forget(event)
             return False
         self._buffer.append((event, size))
         self._pending += 1
@@ -193,6 +219,15 @@ class LogWriter:
     @property
     def buffered_bytes(self) -> int:
         return self._pending_bytes
+
+    @property
+    def live_runs(self) -> int:
+        """Runs this writer saw start and not finish (stamped as alive)."""
+        return len(self._live)
+
+    def _forget(self, event: Any) -> None:
+        with contextlib.suppress(Exception):
+            self._live.pop(event.execution_id, None)
 
     @property
     def waiting(self) -> int:
@@ -294,7 +329,7 @@ class LogWriter:
                 await asyncio.sleep(min(1.0, self.flush_interval_s * 4))
 
     async def _run(self) -> None:
-        next_stale_check = time.monotonic()
+        next_stale_check = next_heartbeat = time.monotonic()
         last_batch_at = -math.inf
         while True:
             if not self._work:
@@ -316,6 +351,9 @@ class LogWriter:
                     return
             if self._work:
                 await self._write_work()
+            if self._live and not self._stopping and time.monotonic() >= next_heartbeat:
+                next_heartbeat = time.monotonic() + self.heartbeat_interval_s
+                await self._heartbeat()
             if (
                 self.stale_after_s is not None
                 and not self._stopping
@@ -350,9 +388,19 @@ class LogWriter:
         except BaseException:
             self._buffer.extendleft(reversed(taken))
             raise
+        live = self._live
+        for row in rows:
+            if row[5] == "running":
+                live[row[0]] = None
+            else:
+                live.pop(row[0], None)
+        while len(live) > MAX_LIVE_RUNS:
+            del live[next(iter(live))]
         if unconvertible:
             self.stats.failed_to_log += len(unconvertible)
             self._pending -= len(unconvertible)
+            for event in unconvertible:
+                self._forget(event)
         self._work = [[shard] for shard in shards if shard]
         self._work_bytes = sum(size for _, size in taken)
 
@@ -411,7 +459,7 @@ class LogWriter:
         pool = await self._get_pool()
         began = time.perf_counter()
         try:
-            changed = await queries.log_batch_v2(pool, rows_to_columns(rows))
+            changed, replaced = await queries.log_batch_v3(pool, rows_to_columns(rows))
         except Exception as error:
             if needs_new_connections(error) and self._pool is pool and self.owns_pool:
                 # Start over with fresh connections (the other shard retries too).
@@ -422,7 +470,12 @@ class LogWriter:
         self.stats.last_write_ms = elapsed_ms
         self.stats.write_latencies_ms.append(elapsed_ms)
         self.stats.batches += 1
-        self.stats.rows_changed += changed or 0
+        self.stats.rows_changed += changed
+        if replaced:
+            self.stats.stale_replaced += replaced
+            logger.warning(
+                "%d executions closed as stale got their real finish (replaced)", replaced
+            )
 
     async def _wait_for_fix(self, attempt: int, error: Exception) -> None:
         """A permanent error: wait (slowly, or briefly once stopping) and try
@@ -463,6 +516,7 @@ class LogWriter:
     def _count_failed(self, row: Row, error: Exception) -> None:
         self.stats.failed_to_log += 1
         self._pending -= 1
+        self._live.pop(row[0], None)
         self.stats.last_error = describe(error)
         logger.warning(
             "execution %r could not be logged (%s event): %s",
@@ -470,6 +524,21 @@ class LogWriter:
             "start" if row[5] == "running" else "finish",
             self.stats.last_error,
         )
+
+    async def _heartbeat(self) -> None:
+        """Stamp the live runs as alive (in chunks); a failure waits for the next
+        interval (the threshold is several intervals long)."""
+        ids = list(self._live)
+        try:
+            pool = await self._get_pool()
+            for begin in range(0, len(ids), HEARTBEAT_CHUNK):
+                await queries.heartbeat_executions(pool, ids[begin : begin + HEARTBEAT_CHUNK])
+        except Exception as error:
+            self.stats.heartbeat_errors += 1
+            if self.stats.heartbeat_errors == 1 or self.stats.heartbeat_errors % 20 == 0:
+                logger.warning("could not stamp %d live executions: %s", len(ids), error)
+            return
+        self.stats.heartbeats += 1
 
     async def _close_stale(self) -> None:
         try:

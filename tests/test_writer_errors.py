@@ -22,8 +22,8 @@ from tests.factories import finished, started
 WRITER_BACKENDS = """
     SELECT pid FROM pg_stat_activity
     WHERE application_name = 'execution-log-writer' AND datname = current_database()"""
-HIDE_WRITE_FUNCTION = "ALTER FUNCTION log_batch_v2 RENAME TO log_batch_v2_hidden"
-RESTORE_WRITE_FUNCTION = "ALTER FUNCTION log_batch_v2_hidden RENAME TO log_batch_v2"
+HIDE_WRITE_FUNCTION = "ALTER FUNCTION log_batch_v3 RENAME TO log_batch_v3_hidden"
+RESTORE_WRITE_FUNCTION = "ALTER FUNCTION log_batch_v3_hidden RENAME TO log_batch_v3"
 
 MakeWriter = Callable[..., LogWriter]
 
@@ -60,7 +60,7 @@ async def eventually(check: Callable[[], bool], timeout_s: float = 20.0) -> None
 @pytest.mark.parametrize(
     ("error", "kind"),
     [
-        (asyncpg.UndefinedFunctionError("no log_batch_v2"), WriteErrorKind.PERMANENT),
+        (asyncpg.UndefinedFunctionError("no log_batch_v3"), WriteErrorKind.PERMANENT),
         (asyncpg.UndefinedTableError("no execution_logs"), WriteErrorKind.PERMANENT),
         (asyncpg.InsufficientPrivilegeError("denied"), WriteErrorKind.PERMANENT),
         (asyncpg.InvalidPasswordError("bad password"), WriteErrorKind.PERMANENT),
