@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # How often the writer stamps the runs alive in this process (so no sweep, of
     # this replica or another, closes them); default min(60 s, STALE_AFTER_S / 3).
     heartbeat_interval_s: float | None = Field(default=None, gt=0)
+    # A local spool for the writer's batch in flight (and, at shutdown, what the
+    # drain limit left): a restart replays it, so a SIGKILL loses at most the
+    # buffered events no batch took yet. Unset: no spool.
+    spool_dir: Path | None = None
 
     # The dashboard's price table, JSON: {"model": {"input": 0.0025, "output": 0.01}}
     # per 1,000 tokens ("name*" prices every model starting with "name"); costs

@@ -105,6 +105,12 @@ class MonitorCollector(Collector):
                 "Stale closes replaced by the run's real finish",
                 stats.stale_replaced,
             ),
+            "replayed": ("Events replayed from the spools of writers that stopped", stats.replayed),
+            "spooled_at_shutdown": (
+                "Events unwritten at shutdown, kept in the spool for the next start",
+                stats.spooled_at_shutdown,
+            ),
+            "spool_errors": ("Failed spool writes", stats.spool_errors),
             "heartbeat_errors": (
                 "Failed stamps of the runs alive in this process",
                 stats.heartbeat_errors,

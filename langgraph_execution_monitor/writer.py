@@ -40,9 +40,14 @@ a finish dropped or refused removes its run too) and stamps them in
 closes runs with no recent stamp, so replicas never close each other's runs. A real
 finish that arrives after a stale close replaces it (`log_batch_v3`), counted.
 
-Accounting: `queued == written + failed_to_log + dropped_at_shutdown + pending`
-at every moment the loop is not in the middle of a write (`pending`: buffered
-or in flight). Drops at a full buffer are not queued.
+With a spool (`spool_dir`, see `spool.py`), each batch is appended to a local file
+before it is sent and the file emptied after the commit; at shutdown what is left
+is spooled rather than dropped, and a writer that starts replays the spools of
+writers that are gone (`replayed`).
+
+Accounting: `queued + replayed == written + failed_to_log + dropped_at_shutdown +
+spooled_at_shutdown + pending` at every moment the loop is not in the middle of a
+write (`pending`: buffered or in flight). Drops at a full buffer are not queued.
 """
 
 import asyncio
@@ -54,6 +59,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -69,6 +75,7 @@ from langgraph_execution_monitor.rows import (
     rows_to_columns,
 )
 from langgraph_execution_monitor.serialize import DEFAULT_MAX_OUTPUT_CHARS
+from langgraph_execution_monitor.spool import Spool
 from langgraph_execution_monitor.storage import queries
 from langgraph_execution_monitor.write_errors import (
     WriteErrorKind,
@@ -110,6 +117,9 @@ class WriterStats:
     stale_replaced: int = 0  # stale closes a real finish replaced
     heartbeats: int = 0  # heartbeat calls that succeeded
     heartbeat_errors: int = 0
+    replayed: int = 0  # rows of gone writers' spools taken into flight (then written)
+    spooled_at_shutdown: int = 0  # left unwritten at shutdown, kept in the spool
+    spool_errors: int = 0  # failed spool writes (the batch is still sent)
     last_write_ms: float = 0.0
     write_latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1024))
     last_error: str | None = None
@@ -144,6 +154,7 @@ class LogWriter:
         heartbeat_interval_s: float | None = None,
         connections: int = 2,
         owns_pool: bool = True,
+        spool_dir: Path | str | None = None,
     ) -> None:
         self._pool_factory = pool_factory
         # False for a pool the application lent (ExecutionMonitor(pool=...)): it is
@@ -166,6 +177,9 @@ class LogWriter:
         # Runs whose start this writer wrote and whose finish it has not seen
         # (a dict as an ordered set: the oldest first).
         self._live: dict[str, None] = {}
+        self.spool_dir = spool_dir
+        self._spool: Spool | None = None
+        self._replay_done = False
         # Concurrent log_batch calls per batch (rows sharded by execution id);
         # the pool must allow as many connections.
         self.connections = max(1, connections)
@@ -241,6 +255,15 @@ class LogWriter:
             return
         self._stopping = False
         self._stop_requested.clear()
+        if self.spool_dir is not None and self._spool is None:
+            try:
+                self._spool = Spool(self.spool_dir)
+                self._replay_done = False
+            except OSError as error:
+                self.stats.spool_errors += 1
+                logger.error(
+                    "cannot open the spool in %s (%s): running without", self.spool_dir, error
+                )
         self._task = asyncio.get_running_loop().create_task(
             self._supervise(), name="execution-log-writer"
         )
@@ -262,9 +285,14 @@ class LogWriter:
             done, _ = await asyncio.wait({task}, timeout=drain_timeout_s)
             if not done:
                 await self._abandon(task)
+        if self._pending and self._spool is not None:
+            self._spool_leftovers()
         if self._pending:
             self.stats.dropped_at_shutdown += self._pending
             self._count_drops(self._pending, "shutdown drain time limit reached", force=True)
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
         self._buffer.clear()
         self._work = []
         self._pending = self._pending_bytes = self._work_bytes = 0
@@ -276,6 +304,40 @@ class LogWriter:
                 except Exception:
                     pool.terminate()
         self.stats.connected = False
+
+    def _spool_leftovers(self, budget_s: float = 1.0) -> None:
+        """At shutdown, keep in the spool what the drain limit left: the rows in
+        flight and the buffered events (converted for up to `budget_s`; the rest
+        is dropped, counted)."""
+        assert self._spool is not None
+        rows = [row for stack in self._work for chunk in stack for row in chunk]
+        deadline = time.monotonic() + budget_s
+        taken = 0
+        while self._buffer and time.monotonic() < deadline:
+            events = [
+                self._buffer.popleft()[0] for _ in range(min(CONVERT_SLICE, len(self._buffer)))
+            ]
+            converted, failed = event_rows(events, self._clean)
+            rows.extend(converted)
+            taken += len(events)
+            if failed:
+                self.stats.failed_to_log += len(failed)
+                self._pending -= len(failed)
+        try:
+            self._spool.clear()
+            self._spool.append(rows)
+        except OSError as error:
+            self.stats.spool_errors += 1
+            logger.error("cannot spool %d events at shutdown: %s", len(rows), error)
+            return
+        self.stats.spooled_at_shutdown += len(rows)
+        self._pending -= len(rows)
+        logger.warning(
+            "spooled %d execution events left unwritten at shutdown to %s; the next start "
+            "writes them",
+            len(rows),
+            self._spool.path,
+        )
 
     async def _abandon(self, task: asyncio.Task[None]) -> None:
         """The drain limit passed: cancel the write in flight. A cancelled
@@ -329,6 +391,8 @@ class LogWriter:
                 await asyncio.sleep(min(1.0, self.flush_interval_s * 4))
 
     async def _run(self) -> None:
+        if self._spool is not None and not self._replay_done:
+            await self._replay_spools()
         next_stale_check = next_heartbeat = time.monotonic()
         last_batch_at = -math.inf
         while True:
@@ -362,6 +426,43 @@ class LogWriter:
                 next_stale_check = time.monotonic() + self.stale_check_interval_s
                 await self._close_stale()
 
+    async def _replay_spools(self) -> None:
+        """Write what writers that are gone left in their spools (once per start)."""
+        assert self._spool is not None
+        for orphan in self._spool.orphans():
+            rows = orphan.rows()
+            if rows:
+                logger.warning(
+                    "replaying %d execution events from %s (a writer that stopped)",
+                    len(rows),
+                    orphan.path.name,
+                )
+                self.stats.replayed += len(rows)
+                self._pending += len(rows)
+                self._work = [[shard] for shard in self._shard(rows) if shard]
+                self._work_bytes = 0
+                await self._write_work()
+            orphan.discard()
+        self._replay_done = True
+
+    def _shard(self, rows: list[Row]) -> list[list[Row]]:
+        """Rows by connection: a run's events always go through the same one."""
+        if self.connections == 1:
+            return [rows]
+        shards: list[list[Row]] = [[] for _ in range(self.connections)]
+        for row in rows:
+            shards[hash(row[0]) % self.connections].append(row)
+        return shards
+
+    def _spool_append(self, rows: list[Row]) -> None:
+        assert self._spool is not None
+        try:
+            self._spool.append(rows)
+        except Exception as error:  # a full disk must not stop the writes
+            self.stats.spool_errors += 1
+            if self.stats.spool_errors == 1 or self.stats.spool_errors % 100 == 0:
+                logger.error("cannot spool a batch (%s); sending it anyway", error)
+
     async def _take_batch(self) -> None:
         """Move up to batch_size events from the buffer into the work in flight,
         converting them in slices so that requests sharing the loop are not held
@@ -379,12 +480,9 @@ class LogWriter:
                 )
                 rows.extend(converted)
                 unconvertible.extend(failed)
-            shards: list[list[Row]] = [[] for _ in range(self.connections)]
-            if self.connections == 1:
-                shards[0] = rows
-            else:
-                for row in rows:
-                    shards[hash(row[0]) % self.connections].append(row)
+            shards = self._shard(rows)
+            if self._spool is not None and rows:
+                self._spool_append(rows)  # before the batch is sent
         except BaseException:
             self._buffer.extendleft(reversed(taken))
             raise
@@ -415,6 +513,8 @@ class LogWriter:
         self._work = []
         self._pending_bytes -= self._work_bytes
         self._work_bytes = 0
+        if self._spool is not None:
+            self._spool.clear()  # all committed (or counted as failed-to-log)
 
     async def _write_stack(self, stack: list[list[Row]]) -> None:
         """Write the chunks of `stack` (top first). A chunk leaves the stack only

@@ -26,6 +26,7 @@ def build_monitor(settings: Settings, database_url: str) -> ExecutionMonitor:
         stale_after_s=settings.stale_after_s,
         stale_check_interval_s=settings.stale_check_interval_s,
         heartbeat_interval_s=settings.heartbeat_interval_s,
+        spool_dir=settings.spool_dir,
         connections=settings.writer_pool_size,
         drain_timeout_s=settings.shutdown_drain_timeout_s,
         api_token=settings.monitoring_api_token,
