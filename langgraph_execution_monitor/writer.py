@@ -70,6 +70,7 @@ from langgraph_execution_monitor.rows import (
     EVENT_BASE_BYTES,
     Row,
     TextCleaner,
+    event_row,
     event_rows,
     event_size,
     rows_to_columns,
@@ -180,6 +181,10 @@ class LogWriter:
         self.spool_dir = spool_dir
         self._spool: Spool | None = None
         self._replay_done = False
+        # With a spool: rows converted and spooled, waiting for a batch (the spool
+        # takes the buffer in while a write is in flight, so that a kill during a
+        # long write or an outage loses no more than one flush interval).
+        self._ready: deque[tuple[Row, int]] = deque()
         # Concurrent log_batch calls per batch (rows sharded by execution id);
         # the pool must allow as many connections.
         self.connections = max(1, connections)
@@ -246,7 +251,7 @@ class LogWriter:
     @property
     def waiting(self) -> int:
         """Events in the buffer, not yet taken into a batch."""
-        return len(self._buffer)
+        return len(self._buffer) + len(self._ready)
 
     # -- lifecycle --------------------------------------------------------
 
@@ -294,6 +299,7 @@ class LogWriter:
             self._spool.close()
             self._spool = None
         self._buffer.clear()
+        self._ready.clear()
         self._work = []
         self._pending = self._pending_bytes = self._work_bytes = 0
         if self._pool is not None:
@@ -311,6 +317,8 @@ class LogWriter:
         is dropped, counted)."""
         assert self._spool is not None
         rows = [row for stack in self._work for chunk in stack for row in chunk]
+        rows.extend(row for row, _ in self._ready)
+        self._ready.clear()
         deadline = time.monotonic() + budget_s
         taken = 0
         while self._buffer and time.monotonic() < deadline:
@@ -398,17 +406,17 @@ class LogWriter:
         while True:
             if not self._work:
                 wait = last_batch_at + self.flush_interval_s - time.monotonic()
-                if self._buffer and wait <= 0:
+                if self.waiting and wait <= 0:
                     pass  # an interval has passed since the last batch began: go
-                elif not self._stopping and len(self._buffer) < self.batch_size:
+                elif not self._stopping and self.waiting < self.batch_size:
                     # Batch by size or time: a full batch, or one interval after the
                     # last batch began (so a write's own duration is not added).
                     self._wakeup.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(
-                            self._wakeup.wait(), wait if self._buffer else self.flush_interval_s
+                            self._wakeup.wait(), wait if self.waiting else self.flush_interval_s
                         )
-                if self._buffer:
+                if self.waiting:
                     last_batch_at = time.monotonic()
                     await self._take_batch()
                 elif self._stopping:
@@ -463,10 +471,57 @@ class LogWriter:
             if self.stats.spool_errors == 1 or self.stats.spool_errors % 100 == 0:
                 logger.error("cannot spool a batch (%s); sending it anyway", error)
 
+    async def _pump(self, until: int | None = None) -> None:
+        """With a spool: convert buffered events (in slices) and spool them, into
+        `_ready`; until `until` rows are ready, or the buffer is empty."""
+        assert self._spool is not None
+        while self._buffer and (until is None or len(self._ready) < until):
+            count = min(CONVERT_SLICE, len(self._buffer))
+            taken = [self._buffer.popleft() for _ in range(count)]
+            converted: list[tuple[Row, int]] = []
+            for event, size in taken:
+                try:
+                    converted.append((event_row(event, self._clean), size))
+                except Exception:
+                    logger.exception(
+                        "cannot convert execution event %r", getattr(event, "execution_id", "?")
+                    )
+                    self.stats.failed_to_log += 1
+                    self._pending -= 1
+                    self._pending_bytes -= size
+                    self._forget(event)
+            if converted:
+                self._spool_append([row for row, _ in converted])
+                self._ready.extend(converted)
+            await asyncio.sleep(0)
+
+    async def _take_ready(self) -> None:
+        """With a spool: the next batch from the rows spooled already."""
+        await self._pump(until=self.batch_size)
+        count = min(self.batch_size, len(self._ready))
+        taken = [self._ready.popleft() for _ in range(count)]
+        rows = [row for row, _ in taken]
+        self._track_live(rows)
+        self._work = [[shard] for shard in self._shard(rows) if shard]
+        self._work_bytes = sum(size for _, size in taken)
+
+    def _track_live(self, rows: list[Row]) -> None:
+        live = self._live
+        for row in rows:
+            if row[5] == "running":
+                live[row[0]] = None
+            else:
+                live.pop(row[0], None)
+        while len(live) > MAX_LIVE_RUNS:
+            del live[next(iter(live))]
+
     async def _take_batch(self) -> None:
         """Move up to batch_size events from the buffer into the work in flight,
         converting them in slices so that requests sharing the loop are not held
         up by a whole batch's conversion."""
+        if self._spool is not None:
+            await self._take_ready()
+            return
         count = min(self.batch_size, len(self._buffer))
         taken = [self._buffer.popleft() for _ in range(count)]
         try:
@@ -481,19 +536,10 @@ class LogWriter:
                 rows.extend(converted)
                 unconvertible.extend(failed)
             shards = self._shard(rows)
-            if self._spool is not None and rows:
-                self._spool_append(rows)  # before the batch is sent
         except BaseException:
             self._buffer.extendleft(reversed(taken))
             raise
-        live = self._live
-        for row in rows:
-            if row[5] == "running":
-                live[row[0]] = None
-            else:
-                live.pop(row[0], None)
-        while len(live) > MAX_LIVE_RUNS:
-            del live[next(iter(live))]
+        self._track_live(rows)
         if unconvertible:
             self.stats.failed_to_log += len(unconvertible)
             self._pending -= len(unconvertible)
@@ -503,6 +549,26 @@ class LogWriter:
         self._work_bytes = sum(size for _, size in taken)
 
     async def _write_work(self) -> None:
+        if self._spool is None:
+            await self._write_stacks()
+            return
+        # While the batch is written, keep spooling what arrives.
+        write = asyncio.ensure_future(self._write_stacks())
+        try:
+            while not write.done():
+                await asyncio.wait({write}, timeout=self.flush_interval_s)
+                if not write.done() and self._buffer:
+                    await self._pump()
+            write.result()
+        finally:
+            if not write.done():
+                write.cancel()
+        # Committed: the spool keeps only the rows still waiting.
+        self._spool.clear()
+        if self._ready:
+            self._spool_append([row for row, _ in self._ready])
+
+    async def _write_stacks(self) -> None:
         stacks = [stack for stack in self._work if stack]
         if len(stacks) == 1:
             await self._write_stack(stacks[0])
@@ -513,8 +579,6 @@ class LogWriter:
         self._work = []
         self._pending_bytes -= self._work_bytes
         self._work_bytes = 0
-        if self._spool is not None:
-            self._spool.clear()  # all committed (or counted as failed-to-log)
 
     async def _write_stack(self, stack: list[list[Row]]) -> None:
         """Write the chunks of `stack` (top first). A chunk leaves the stack only

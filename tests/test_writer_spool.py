@@ -1,20 +1,25 @@
 """The writer's local spool (`spool.py`): what the drain limit leaves at shutdown
 is kept and written by the next start; a live writer's spool is never taken; a
-torn line is skipped. Against a real database (the SIGKILL of a real server is
-in test_writer_faults.py)."""
+torn line is skipped; a real server killed (SIGKILL) while its writes are stuck
+loses no answered run. Against a real database."""
 
 import asyncio
+import re
+import signal
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from langgraph_execution_monitor.rows import TextCleaner, event_rows
 from langgraph_execution_monitor.spool import Spool
 from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
+from tests.app_process import AppProcess
 from tests.factories import finished, started
 
 MakeWriter = Callable[..., LogWriter]
@@ -114,3 +119,72 @@ async def test_a_torn_last_line_is_skipped_and_the_rest_replayed(
     writer = make_writer()
     await eventually(lambda: writer.stats.written == 3)
     assert writer.stats.replayed == 3
+
+
+def chat_load(url: str, stop: threading.Event, answered: dict[str, str]) -> None:
+    """Chat turns one after another until `stop`; answered ones by id."""
+    with httpx.Client(base_url=url, timeout=10) as client:
+        index = 0
+        while not stop.is_set():
+            index += 1
+            try:
+                reply = client.post(
+                    "/api/v1/chat/v2",
+                    json={"message": f"Create a LinkedIn post about AI {index}", "user_id": "u1"},
+                )
+            except httpx.HTTPError:
+                return
+            if reply.status_code == 200:
+                body = reply.json()
+                answered[body["execution_id"]] = body["status"]
+
+
+async def test_sigkill_with_writes_stuck_loses_no_answered_run_with_the_spool_on(
+    database_url: str, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    spool_dir = str(tmp_path / "spool")
+    env = {"SPOOL_DIR": spool_dir, "AGENT_NODE_DELAY_S": "0.01"}
+    first = AppProcess(database_url, **env)
+    answered: dict[str, str] = {}
+    try:
+        stop = threading.Event()
+        load = [asyncio.to_thread(chat_load, first.url, stop, answered) for _ in range(4)]
+        running = asyncio.gather(*load)
+        await asyncio.sleep(1.5)
+        lock = db.transaction()
+        await lock.start()
+        # Writes now wait: the batch in flight and everything after it are only in
+        # the process's memory and its spool.
+        await db.execute("LOCK TABLE execution_monitor.execution_logs IN EXCLUSIVE MODE")
+        await asyncio.sleep(1.5)
+        stop.set()
+        await running
+        await asyncio.sleep(0.5)  # ten flush intervals: the last finishes are spooled
+        first.signal(signal.SIGKILL)
+        assert await asyncio.to_thread(first.wait, 10) == -signal.SIGKILL
+        stuck = await db.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = "
+            "'execution_monitor.execution_logs'::regclass"
+        )
+        await lock.rollback()
+    finally:
+        first.cleanup()
+    stored_before = await db.fetchval("SELECT count(*) FROM execution_logs")
+
+    second = AppProcess(database_url, **env)
+    try:
+        ids = list(answered)
+        query = "SELECT id, status FROM execution_logs WHERE id = ANY($1) AND status <> 'running'"
+        deadline = time.monotonic() + 30
+        while len(rows := await db.fetch(query, ids)) < len(ids):
+            assert time.monotonic() < deadline, f"{len(rows)} of {len(ids)} answered runs"
+            await asyncio.sleep(0.1)
+        log = second.log()
+    finally:
+        second.cleanup()
+    assert len(answered) > 20 and stuck >= 1
+    assert dict(rows) == answered  # every answered run, with the status it answered
+    replayed = re.search(r"replaying (\d+) execution events", log)
+    assert replayed is not None and int(replayed.group(1)) > 0
+    # Without the spool, the rows missing before the restart were lost.
+    assert stored_before < len(answered)
