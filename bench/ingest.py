@@ -20,6 +20,9 @@ database. The process's RSS is sampled every 5 s: it should stay flat.
 Phase 2, freshness at a fixed rate (`--rate`, `--latency-seconds`): the time
 from a finish's enqueue to its commit, observed as the NOTIFY of the finished
 row on a LISTEN connection (sent by the table's trigger at commit), p50/p99.
+
+`--spool`: phase 1 again with the writer's local spool on (`SPOOL_DIR`, a
+temporary directory), in the same process run, and the cost side by side.
 """
 
 import argparse
@@ -28,6 +31,7 @@ import json
 import os
 import resource
 import statistics
+import tempfile
 import time
 from collections import deque
 from typing import Any
@@ -141,14 +145,16 @@ async def finished_rows(url: str) -> int:
     connection = await asyncpg.connect(url)
     try:
         return await connection.fetchval(
-            "SELECT count(*) FROM execution_logs WHERE status <> 'running'"
+            "SELECT count(*) FROM execution_monitor.execution_logs WHERE status <> 'running'"
         )
     finally:
         await connection.close()
 
 
-async def throughput(url: str, seconds: float, max_rate: float) -> dict[str, Any]:
-    writer = LogWriter(writer_pool_factory(url, 2), stale_after_s=None)
+async def throughput(
+    url: str, seconds: float, max_rate: float, spool_dir: str | None = None
+) -> dict[str, Any]:
+    writer = LogWriter(writer_pool_factory(url, 2), stale_after_s=None, spool_dir=spool_dir)
     writer.start()
     producer = Producer(writer, max_rate, high_water=3 * writer.batch_size)
     task = asyncio.create_task(producer.run())
@@ -232,10 +238,36 @@ async def main() -> None:
     parser.add_argument("--max-rate", type=float, default=0.0, help="0: as fast as possible")
     parser.add_argument("--rate", type=float, default=1000.0, help="freshness phase, runs/s")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--spool", action="store_true", help="phase 1 again with the spool")
     args = parser.parse_args()
 
     async with scratch_database("elm_bench_ingest") as url:
         result = await throughput(url, args.seconds, args.max_rate)
+    if args.spool:
+        with tempfile.TemporaryDirectory(prefix="elm-bench-spool-") as spool_dir:
+            async with scratch_database("elm_bench_ingest") as url:
+                spooled = await throughput(url, args.seconds, args.max_rate, spool_dir)
+        print_table(
+            "The spool's cost (phase 1 without, then with SPOOL_DIR)",
+            [
+                ("measure", "no spool", "spool"),
+                (
+                    "executions/s (rows finished in the DB)",
+                    f"{result['exec_per_s_db']:,.0f}",
+                    f"{spooled['exec_per_s_db']:,.0f}",
+                ),
+                (
+                    "log_batch call p50 (ms)",
+                    f"{result['write_ms_p50']:.1f}",
+                    f"{spooled['write_ms_p50']:.1f}",
+                ),
+                (
+                    "dropped / failed-to-log",
+                    f"{result['dropped']} / {result['failed_to_log']}",
+                    f"{spooled['dropped']} / {spooled['failed_to_log']}",
+                ),
+            ],
+        )
     print_table(
         f"Throughput over {result['window_s']:.0f} s (after warm-up); RSS every 5 s",
         [("t (s)", "events written", "RSS (MB)")]
