@@ -67,6 +67,42 @@ async def list_executions(
     )
 
 
+async def list_executions_v2(
+    db: Executor,
+    *,
+    status: str | None = None,
+    user_id: str | None = None,
+    conversation_id: str | None = None,
+    hours: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    q: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: str | None = None,
+    user_id_prefix: str | None = None,
+) -> str:
+    """`hours` None: the SQL default (24 h) unless `since` or `until` is given."""
+    return await db.fetchval(
+        SQL["list_executions_v2"],
+        status,
+        user_id,
+        conversation_id,
+        hours,
+        limit,
+        offset,
+        q,
+        since,
+        until,
+        before,
+        user_id_prefix,
+    )
+
+
+async def monitoring_limits(db: Executor) -> str:
+    return await db.fetchval(SQL["monitoring_limits"])
+
+
 async def get_execution(db: Executor, execution_id: str) -> str | None:
     return await db.fetchval(SQL["get_execution"], execution_id)
 

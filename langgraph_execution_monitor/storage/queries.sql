@@ -23,6 +23,17 @@ SELECT execution_monitor.heartbeat_executions($1);
 -- The filtered listing with its total, as the seed's JSON.
 SELECT execution_monitor.list_executions($1, $2, $3, $4, $5, $6, $7)::text;
 
+-- name: list_executions_v2
+-- The listing for any window: keyset cursor, bounded offset, capped total, wider search.
+SELECT execution_monitor.list_executions_v2(
+    p_status => $1, p_user_id => $2, p_conversation_id => $3, p_hours => $4, p_limit => $5,
+    p_offset => $6, p_q => $7, p_since => $8, p_until => $9, p_before => $10,
+    p_user_id_prefix => $11)::text;
+
+-- name: monitoring_limits
+-- The read API's limits as the SQL checks see them (mirrors limits.py).
+SELECT execution_monitor.monitoring_limits()::text;
+
 -- name: get_execution
 -- One execution with its trace, or NULL.
 SELECT execution_monitor.get_execution($1)::text;

@@ -1,0 +1,320 @@
+"""list_executions_v2: the listing for any window (since/until), keyset pages
+(before / next_cursor), a bounded offset, a capped total, search over more
+fields on a bounded prefix, and the user-id prefix filter."""
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from langgraph_execution_monitor import limits
+from langgraph_execution_monitor.storage import queries
+from tests.factories import finished, started, write
+
+NOW = time.time()
+
+
+async def listing(db: asyncpg.Connection, **arguments: Any) -> dict[str, Any]:
+    return json.loads(await queries.list_executions_v2(db, **arguments))
+
+
+def at(seconds_ago: float) -> datetime:
+    return datetime.fromtimestamp(NOW - seconds_ago, UTC)
+
+
+async def walk(db: asyncpg.Connection, between_pages: Any = None, **arguments: Any) -> list[str]:
+    """Every id, page after page through next_cursor."""
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await listing(db, before=cursor, **arguments)
+        seen += [log["id"] for log in page["logs"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return seen
+        if between_pages is not None:
+            await between_pages()
+
+
+async def bulk_rows(db: asyncpg.Connection, count: int, user_id: str = "bulk") -> None:
+    """`count` finished runs of one user in the last hour, written in SQL."""
+    await db.execute(
+        "INSERT INTO execution_logs (id, user_id, request_message, status, started_at) "
+        "SELECT 'bulk-' || g, $2, 'bulk', 'completed', now() - make_interval(secs => g % 3600) "
+        "FROM generate_series(1, $1) AS g",
+        count,
+        user_id,
+    )
+
+
+async def test_cursor_pages_list_every_row_once_even_with_equal_start_times(
+    db: asyncpg.Connection,
+) -> None:
+    same_time = NOW - 5
+    runs = [started(started_at=same_time) for _ in range(10)] + [
+        started(ago_s=index) for index in range(7)
+    ]
+    await write(db, *runs)
+
+    seen = await walk(db, limit=4)
+
+    assert sorted(seen) == sorted(run.execution_id for run in runs)
+    assert len(seen) == len(set(seen))
+
+
+async def test_cursor_pages_neither_repeat_nor_skip_under_concurrent_inserts(
+    db: asyncpg.Connection, database_url: str
+) -> None:
+    existing = [started(ago_s=100 + index) for index in range(30)]
+    await write(db, *existing)
+    other = await asyncpg.connect(database_url)
+    newer = iter(range(1000))
+
+    async def insert_concurrently() -> None:
+        # Another session commits newer runs, and runs at the very time of
+        # existing ones (their order then depends on the id), between pages.
+        await write(other, started(ago_s=next(newer) / 1000))
+        await write(other, started(started_at=existing[next(newer) % 30].started_at))
+
+    try:
+        seen = await walk(db, between_pages=insert_concurrently, limit=7)
+    finally:
+        await other.close()
+
+    assert len(seen) == len(set(seen))
+    assert {run.execution_id for run in existing} <= set(seen)
+
+
+async def test_the_last_page_has_no_next_cursor(db: asyncpg.Connection) -> None:
+    await write(db, *[started(ago_s=index) for index in range(4)])
+
+    assert (await listing(db, limit=4))["next_cursor"] is None
+    assert (await listing(db, limit=3))["next_cursor"] is not None
+
+
+async def test_a_cursor_continues_with_the_same_filters(db: asyncpg.Connection) -> None:
+    mine = [started(user_id="me", ago_s=index) for index in range(5)]
+    await write(db, *mine, *[started(user_id="other", ago_s=index + 0.5) for index in range(5)])
+
+    assert await walk(db, user_id="me", limit=2) == [run.execution_id for run in mine]
+
+
+async def test_a_cursor_that_was_not_given_by_the_listing_is_refused(
+    db: asyncpg.Connection,
+) -> None:
+    with pytest.raises(asyncpg.InvalidParameterValueError, match="before must be a next_cursor"):
+        await listing(db, before="bm90LWEtY3Vyc29y")
+
+
+async def test_the_total_ignores_the_cursor_and_the_offset(db: asyncpg.Connection) -> None:
+    await write(db, *[started(ago_s=index) for index in range(9)])
+    first = await listing(db, limit=2)
+
+    assert (await listing(db, limit=2, before=first["next_cursor"]))["total"] == 9
+    assert (await listing(db, limit=2, offset=4))["total"] == 9
+
+
+async def test_offset_up_to_its_bound_is_accepted(db: asyncpg.Connection) -> None:
+    page = await listing(db, offset=limits.OFFSET_MAX)
+    assert (page["offset"], page["logs"]) == (limits.OFFSET_MAX, [])
+
+
+async def test_offset_past_its_bound_is_refused_pointing_at_the_cursor(
+    db: asyncpg.Connection,
+) -> None:
+    with pytest.raises(asyncpg.InvalidParameterValueError, match=r"at most 10000.*before"):
+        await listing(db, offset=limits.OFFSET_MAX + 1)
+
+
+async def test_the_total_is_exact_up_to_the_cap(db: asyncpg.Connection) -> None:
+    await bulk_rows(db, limits.TOTAL_CAP)
+
+    page = await listing(db, limit=1)
+
+    assert (page["total"], page["total_capped"]) == (limits.TOTAL_CAP, False)
+
+
+async def test_the_total_past_the_cap_is_the_cap_and_says_so(db: asyncpg.Connection) -> None:
+    await bulk_rows(db, limits.TOTAL_CAP + 1)
+
+    page = await listing(db, limit=1)
+
+    assert (page["total"], page["total_capped"]) == (limits.TOTAL_CAP, True)
+
+
+async def test_a_filter_that_fits_on_one_page_counts_it(db: asyncpg.Connection) -> None:
+    await write(db, *[started(user_id="few", ago_s=index) for index in range(3)])
+
+    page = await listing(db, user_id="few")
+
+    assert (page["total"], page["total_capped"], len(page["logs"])) == (3, False, 3)
+
+
+async def test_since_is_inclusive_and_until_exclusive(db: asyncpg.Connection) -> None:
+    edge, middle, end = started(ago_s=300), started(ago_s=200), started(ago_s=100)
+    await write(db, edge, middle, end)
+
+    page = await listing(db, since=at(300), until=at(100))
+
+    assert [log["id"] for log in page["logs"]] == [middle.execution_id, edge.execution_id]
+
+
+async def test_since_lists_runs_older_than_the_hours_limit(db: asyncpg.Connection) -> None:
+    old = started(ago_s=30 * 86400)
+    await write(db, old, started())
+
+    page = await listing(db, since=at(31 * 86400), until=at(29 * 86400))
+
+    assert [log["id"] for log in page["logs"]] == [old.execution_id]
+
+
+async def test_until_alone_lists_everything_before_it(db: asyncpg.Connection) -> None:
+    old, recent = started(ago_s=400 * 86400), started(ago_s=60)
+    await write(db, old, recent)
+
+    assert [log["id"] for log in (await listing(db, until=at(120)))["logs"]] == [old.execution_id]
+
+
+async def test_without_a_window_the_last_24_hours_are_listed(db: asyncpg.Connection) -> None:
+    inside, outside = started(ago_s=23 * 3600), started(ago_s=25 * 3600)
+    await write(db, inside, outside)
+
+    assert [log["id"] for log in (await listing(db))["logs"]] == [inside.execution_id]
+
+
+async def test_hours_is_not_combined_with_since(db: asyncpg.Connection) -> None:
+    with pytest.raises(asyncpg.InvalidParameterValueError, match="hours cannot be combined"):
+        await listing(db, hours=2, since=at(60))
+
+
+async def test_since_must_be_before_until(db: asyncpg.Connection) -> None:
+    with pytest.raises(asyncpg.InvalidParameterValueError, match="must be before until"):
+        await listing(db, since=at(60), until=at(60))
+
+
+async def test_hours_keeps_the_seeds_limits(db: asyncpg.Connection) -> None:
+    with pytest.raises(asyncpg.InvalidParameterValueError, match="between 1 and 168"):
+        await listing(db, hours=169)
+
+
+@pytest.mark.parametrize(
+    ("field", "query"),
+    [
+        ("request", "haiku"),
+        ("response", "sonnet"),
+        ("error summary", "NoneType"),
+        ("failed node", "data_checker"),
+        ("execution id", "run-4711"),
+        ("conversation id", "thread-0815"),
+        ("user id", "ada-lovelace"),
+    ],
+)
+async def test_search_finds_a_run_by_each_field(
+    db: asyncpg.Connection, field: str, query: str
+) -> None:
+    run = started(
+        "run-4711-x", user_id="ada-lovelace", conversation_id="thread-0815", request_message="haiku"
+    )
+    await write(
+        db,
+        finished(
+            run,
+            status="failed",
+            response_message="a sonnet",
+            failed_nodes=["data_checker"],
+            error_summary="'NoneType' object has no attribute 'get'",
+        ),
+        started(user_id="someone", conversation_id="c", request_message="unrelated"),
+    )
+
+    page = await listing(db, q=query.upper())
+
+    assert [log["id"] for log in page["logs"]] == [run.execution_id], field
+
+
+async def test_search_looks_only_within_the_bounded_prefix(db: asyncpg.Connection) -> None:
+    prefix = limits.SEARCH_PREFIX_CHARS
+    early = started(request_message="x" * (prefix - 6) + "needle")
+    late = started(request_message="x" * prefix + "needle")
+    await write(db, early, late)
+
+    assert [log["id"] for log in (await listing(db, q="needle"))["logs"]] == [early.execution_id]
+
+
+async def test_search_treats_wildcards_literally(db: asyncpg.Connection) -> None:
+    literal = started(request_message="discount 100% off")
+    await write(db, literal, started(request_message="discount 1000 off"))
+
+    assert [log["id"] for log in (await listing(db, q="100%"))["logs"]] == [literal.execution_id]
+
+
+async def test_search_is_index_backed(db: asyncpg.Connection) -> None:
+    await write(db, *[started(request_message=f"message number {i}") for i in range(50)])
+    await db.execute("ANALYZE execution_logs")
+    await db.execute("SET enable_seqscan = off")
+
+    plan = await db.fetch(
+        "EXPLAIN SELECT count(*) FROM execution_logs l WHERE execution_search_text_v2(l.id, "
+        "l.conversation_id, l.user_id, l.request_message, l.response_message, l.error_summary, "
+        "l.failed_nodes) ILIKE like_pattern('number 4')"
+    )
+
+    assert any("idx_execution_search_prefix" in row[0] for row in plan)
+
+
+async def test_user_id_prefix_lists_the_users_it_starts(db: asyncpg.Connection) -> None:
+    team = [started(user_id="team-a/ada"), started(user_id="team-a/bob")]
+    await write(db, *team, started(user_id="team-b/cy"), started(user_id="xteam-a/dan"))
+
+    page = await listing(db, user_id_prefix="team-a/")
+
+    assert {log["id"] for log in page["logs"]} == {run.execution_id for run in team}
+
+
+async def test_user_id_prefix_treats_wildcards_literally(db: asyncpg.Connection) -> None:
+    literal = started(user_id="u_1")
+    await write(db, literal, started(user_id="ux1"), started(user_id="u%1"))
+
+    assert [log["id"] for log in (await listing(db, user_id_prefix="u_"))["logs"]] == [
+        literal.execution_id
+    ]
+
+
+async def test_user_id_prefix_is_index_backed(db: asyncpg.Connection) -> None:
+    await write(db, *[started(user_id=f"user-{i}") for i in range(50)])
+    await db.execute("ANALYZE execution_logs")
+    await db.execute("SET enable_seqscan = off")
+
+    plan = await db.fetch(
+        "EXPLAIN SELECT * FROM execution_logs WHERE user_id LIKE like_prefix_pattern('user-4')"
+    )
+
+    assert any("idx_execution_user_prefix" in row[0] for row in plan)
+
+
+async def test_the_first_release_listing_still_answers(db: asyncpg.Connection) -> None:
+    run = started()
+    await write(db, run)
+
+    page = json.loads(await db.fetchval("SELECT list_executions(p_q => 'LinkedIn')::text"))
+
+    assert [log["id"] for log in page["logs"]] == [run.execution_id]
+
+
+async def test_a_cursor_keeps_microseconds(db: asyncpg.Connection) -> None:
+    base = NOW - 10
+    close = [started(started_at=base + offset / 1e6) for offset in (1, 2, 3)]
+    await write(db, *close)
+
+    assert await walk(db, limit=1) == [run.execution_id for run in reversed(close)]
+
+
+async def test_a_page_of_old_runs_uses_the_window_and_the_cursor(db: asyncpg.Connection) -> None:
+    days = [started(ago_s=(200 + day) * 86400) for day in range(5)]
+    await write(db, *days)
+    window = {"since": at(210 * 86400), "until": at(0) - timedelta(days=199)}
+
+    assert await walk(db, limit=2, **window) == [run.execution_id for run in days]
