@@ -72,6 +72,15 @@ schema = schemathesis.openapi.from_dict(
 ).exclude(path="/api/v1/monitoring/stream")
 
 
+# Rules between the listing's parameters, which OpenAPI cannot state: such a
+# request is schema-valid and still a 422 (each rule has its own test).
+CROSS_PARAMETER_RULES = (
+    "hours cannot be combined with since or until",
+    "must be before until",
+    "before must be a next_cursor",
+)
+
+
 @schema.parametrize()
 @settings(
     max_examples=40,
@@ -81,7 +90,10 @@ schema = schemathesis.openapi.from_dict(
 def test_no_request_gets_a_5xx_or_an_undocumented_answer(
     case: schemathesis.Case, fuzz_app: FastAPI
 ) -> None:
-    case.call_and_validate(app=fuzz_app)
+    response = case.call(app=fuzz_app)
+    if response.status_code == 422 and any(rule in response.text for rule in CROSS_PARAMETER_RULES):
+        return
+    case.validate_response(response)
 
 
 @pytest.mark.parametrize(

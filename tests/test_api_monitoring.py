@@ -44,7 +44,8 @@ async def test_the_listing_has_the_seeds_fields_and_envelope(
 
     body = (await client.get(LOGS)).json()
 
-    assert set(body) == {"total", "offset", "limit", "logs"}
+    # The seed's envelope, plus the cursor and the capped-total flag (added only).
+    assert set(body) == {"total", "offset", "limit", "logs", "total_capped", "next_cursor"}
     assert body["total"] == 1
     (row,) = body["logs"]
     assert set(row) == SUMMARY_KEYS
@@ -354,13 +355,19 @@ async def test_openapi_documents_every_endpoint_and_field(client: httpx.AsyncCli
         assert path in paths, path
     listing_params = {p["name"] for p in paths["/api/v1/monitoring/logs"]["get"]["parameters"]}
     assert {"limit", "offset", "status", "user_id", "conversation_id", "hours"} <= listing_params
+    assert {"since", "until", "before", "user_id_prefix", "q"} <= listing_params
     schemas = spec["components"]["schemas"]
     assert set(schemas["ExecutionSummary"]["properties"]) == SUMMARY_KEYS
     assert set(schemas["ExecutionDetail"]["properties"]) == SEED_DETAIL_KEYS
     assert {"node", "status", "execution_time_ms", "error", "timestamp"} <= set(
         schemas["TraceEntry"]["properties"]
     )
-    assert {"total", "offset", "limit", "logs"} <= set(schemas["ExecutionPage"]["properties"])
+    assert {"total", "offset", "limit", "logs", "total_capped", "next_cursor"} <= set(
+        schemas["ListingPage"]["properties"]
+    )
+    assert {"total", "offset", "limit", "logs"} <= set(
+        schemas["ConversationExecutions"]["properties"]
+    )
     assert {
         "time_range_hours",
         "total_executions",

@@ -10,6 +10,7 @@ import asyncpg
 from fastapi import Query
 
 from langgraph_execution_monitor.api.schemas import NO_NUL, Status
+from langgraph_execution_monitor.limits import ID_MAX_CHARS
 from langgraph_execution_monitor.live_events import ExecutionBroadcaster
 from langgraph_execution_monitor.writer import WriterStats
 
@@ -55,5 +56,16 @@ class MonitorServices(Protocol):
 
 # Filters shared by the listing and the stream (one definition, one documentation).
 StatusFilter = Annotated[Status | None, Query(description="Only this status")]
-UserIdFilter = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]
-ConversationIdFilter = Annotated[str | None, Query(min_length=1, max_length=255, pattern=NO_NUL)]
+UserIdFilter = Annotated[str | None, Query(min_length=1, max_length=ID_MAX_CHARS, pattern=NO_NUL)]
+ConversationIdFilter = Annotated[
+    str | None, Query(min_length=1, max_length=ID_MAX_CHARS, pattern=NO_NUL)
+]
+UserIdPrefixFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=ID_MAX_CHARS,
+        pattern=NO_NUL,
+        description="Only users whose id starts with this",
+    ),
+]

@@ -73,6 +73,21 @@ class ExecutionPage(BaseModel):
     logs: list[ExecutionSummary]
 
 
+class ListingPage(ExecutionPage):
+    """GET /logs: the seed's page, with a cursor to the next page and a capped total."""
+
+    total: int = Field(
+        description="Executions matching the filters and window (ignoring `before` and "
+        "`offset`); exact up to the cap, else the cap (see `total_capped`)"
+    )
+    total_capped: bool = Field(
+        description="True when more executions match than were counted: `total` is a floor"
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `before` for the next (older) page; null on the last page"
+    )
+
+
 class ConversationExecutions(ExecutionPage):
     conversation_id: str
 

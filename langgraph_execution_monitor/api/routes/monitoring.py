@@ -1,16 +1,20 @@
 """GET .../logs, .../stats, ...: each endpoint is one call of its SQL
 function, whose JSON goes to the client as is."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import Response
+from pydantic import AfterValidator
 
+from langgraph_execution_monitor import limits
 from langgraph_execution_monitor.api.deps import (
     ConversationIdFilter,
     MonitorServices,
     StatusFilter,
     UserIdFilter,
+    UserIdPrefixFilter,
 )
 from langgraph_execution_monitor.api.schemas import (
     NO_NUL,
@@ -18,16 +22,50 @@ from langgraph_execution_monitor.api.schemas import (
     ErrorDetail,
     ErrorGroups,
     ExecutionDetail,
-    ExecutionPage,
     ExecutionStats,
+    ListingPage,
     NodePerformanceReport,
     ThreadPage,
 )
 from langgraph_execution_monitor.storage import queries
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Rows per page (max 200)")]
+PAGE_MAX = limits.PAGE_LIMIT_MAX
+HOURS_MAX = limits.HOURS_MAX
+Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description=f"Rows per page (max {PAGE_MAX})")]
 Offset = Annotated[int, Query(ge=0, le=2_000_000_000, description="Rows to skip")]
-Hours = Annotated[int, Query(ge=1, le=168, description="Time window in hours (max 168)")]
+Hours = Annotated[
+    int, Query(ge=1, le=HOURS_MAX, description=f"Time window in hours (max {HOURS_MAX})")
+]
+ListingOffset = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=limits.OFFSET_MAX,
+        description=f"Rows to skip (max {limits.OFFSET_MAX:,}); page further with `before`",
+    ),
+]
+ListingHours = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=HOURS_MAX,
+        description=f"The last N hours (max {HOURS_MAX}); {limits.HOURS_DEFAULT} when "
+        "neither `since` nor `until` is given; not combined with them",
+    ),
+]
+
+
+def in_utc(value: datetime) -> datetime:
+    """A window bound as an aware UTC datetime (naive input is taken as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
+
+
+WindowBound = Annotated[datetime | None, AfterValidator(lambda v: v and in_utc(v))]
 
 
 def json_response(body: str) -> Response:
@@ -41,26 +79,46 @@ def add_monitoring_routes(router: APIRouter, monitor: MonitorServices) -> None:
         "responses": {401: {"model": ErrorDetail}, 422: {"model": ErrorDetail}},
     }
 
-    @router.get("/logs", response_model=ExecutionPage, summary="List executions", **common)
+    @router.get("/logs", response_model=ListingPage, summary="List executions", **common)
     async def list_logs(
         limit: Limit = 50,
-        offset: Offset = 0,
+        offset: ListingOffset = 0,
         status: StatusFilter = None,
         user_id: UserIdFilter = None,
         conversation_id: ConversationIdFilter = None,
-        hours: Hours = 24,
+        hours: ListingHours = None,
         q: Annotated[
             str | None,
             Query(
                 min_length=1,
-                max_length=200,
+                max_length=limits.SEARCH_MAX_CHARS,
                 pattern=NO_NUL,
-                description="Text in request or response",
+                description="Text in the request, response, error summary, failed nodes' "
+                f"names or the ids (within the first {limits.SEARCH_PREFIX_CHARS:,} "
+                "characters of each)",
             ),
         ] = None,
+        since: Annotated[
+            WindowBound,
+            Query(description="Runs started at or after this time (ISO-8601; no zone: UTC)"),
+        ] = None,
+        until: Annotated[
+            WindowBound,
+            Query(description="Runs started before this time (ISO-8601; no zone: UTC)"),
+        ] = None,
+        before: Annotated[
+            str | None,
+            Query(
+                min_length=1,
+                max_length=2048,
+                pattern=r"^[A-Za-z0-9_-]+$",
+                description="A `next_cursor` from a previous page: the runs after it",
+            ),
+        ] = None,
+        user_id_prefix: UserIdPrefixFilter = None,
     ) -> Response:
         return json_response(
-            await queries.list_executions(
+            await queries.list_executions_v2(
                 monitor.read_pool,
                 status=status,
                 user_id=user_id,
@@ -69,6 +127,10 @@ def add_monitoring_routes(router: APIRouter, monitor: MonitorServices) -> None:
                 limit=limit,
                 offset=offset,
                 q=q,
+                since=since,
+                until=until,
+                before=before,
+                user_id_prefix=user_id_prefix,
             )
         )
 
@@ -84,7 +146,7 @@ def add_monitoring_routes(router: APIRouter, monitor: MonitorServices) -> None:
         },
     )
     async def get_log(
-        execution_id: Annotated[str, Path(max_length=255, pattern=NO_NUL)],
+        execution_id: Annotated[str, Path(max_length=limits.ID_MAX_CHARS, pattern=NO_NUL)],
     ) -> Response:
         body = await queries.get_execution(monitor.read_pool, execution_id)
         if body is None:
@@ -98,8 +160,8 @@ def add_monitoring_routes(router: APIRouter, monitor: MonitorServices) -> None:
         **common,
     )
     async def conversation_logs(
-        conversation_id: Annotated[str, Path(max_length=255, pattern=NO_NUL)],
-        limit: Annotated[int, Query(ge=1, le=200)] = 20,
+        conversation_id: Annotated[str, Path(max_length=limits.ID_MAX_CHARS, pattern=NO_NUL)],
+        limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 20,
         offset: Offset = 0,
     ) -> Response:
         return json_response(
