@@ -17,9 +17,9 @@ from langgraph_execution_monitor.storage.urls import with_database
 
 
 @asynccontextmanager
-async def scratch_database(prefix: str) -> AsyncIterator[str]:
+async def scratch_database(prefix: str, *, keep: bool = False) -> AsyncIterator[str]:
     """A freshly migrated database on DATABASE_URL's server (or an embedded
-    one), dropped afterwards. Yields its URL."""
+    one), dropped afterwards unless `keep` (DATABASE_URL's server only). Yields its URL."""
     server = None
     server_url = os.environ.get("DATABASE_URL")
     if not server_url:
@@ -35,7 +35,8 @@ async def scratch_database(prefix: str) -> AsyncIterator[str]:
         migrate(url)
         yield url
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not (keep and server is None):
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
         if server is not None:
             server.cleanup()

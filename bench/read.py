@@ -1,31 +1,68 @@
-"""Read benchmark at 1,000,000 executions over 7 days.
+"""Read benchmark: the API's reads at 10,000,000 executions over 14 days.
 
-    make bench-read            # or: python -m bench.read [--rows N] [--repeat N]
+    make bench-read            # or: python -m bench.read [--rows N] [--days D]
+                               #     [--repeat N] [--burst N] [--explain] [--keep]
+    python -m bench.read --reuse URL   # measure a database loaded by --keep again
+                                       # (after migrating it: new functions count)
 
-Loads the rows in SQL (generate_series), vacuums, then reports the median of
-repeated runs of: a filtered list page, its total, the whole list_executions
-call, stats for 24 h and for 168 h, and the per-node view.
+Loads the rows in SQL (generate_series) into the real write path's tables, in
+chunks: 5-node traces, 1,000 users, one conversation per 200 runs, 84% completed,
+8% partial, 6% failed, 2% running. As a bulk load does, it drops the table's
+indexes first and builds them again afterwards (the same definitions, read from
+the catalog), then vacuums. Then it reports the median of repeated calls of each
+read the API makes: the listing (`list_executions_v2`: the page with its total)
+for every filter the API has, one execution by id, a conversation's listing,
+stats for 24 h and 168 h, per-node performance for 24 h.
+
+Then a burst (`--burst`, 100,000 by default): that many runs started and then
+finished through `log_batch_v2` (2,000 events per call, the writer's batch size),
+autovacuum disabled on the table meanwhile, and the same reads measured again
+before any vacuum (the visibility map of the recent pages is then stale, which
+is what slows index-only scans).
 """
 
 import argparse
 import asyncio
+import random
 import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 
 from bench.common import median_ms, print_table, scratch_database
+from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
+from langgraph_execution_monitor.rows import TextCleaner, batch_columns
+from langgraph_execution_monitor.storage import queries
+from langgraph_execution_monitor.storage.migrate import migrate
 
-LOAD = """
+SEARCH_PATH = {"search_path": "execution_monitor, public"}
+USERS = 1_000
+RUNS_PER_CONVERSATION = 200
+CHUNK = 500_000
+NODES = (
+    "guardrail_check",
+    "intent_classifier",
+    "data_checker",
+    "multi_platform_orchestrator",
+    "response_writer",
+)
+
+CONVERSATIONS = """
 INSERT INTO conversations (id, user_id)
-SELECT 'conv-' || g, 'user-' || (g % 1000) FROM generate_series(0, 49999) AS g;
+SELECT 'conv-' || g, 'user-' || (g % $2) FROM generate_series(0, $1 - 1) AS g
+"""
 
+# $1 rows in all, $2 days, $3..$4 this chunk, $5 conversations, $6 users
+ROWS = """
 INSERT INTO execution_logs (id, conversation_id, user_id, request_message, response_message,
     status, started_at, completed_at, total_duration_ms, execution_trace, failed_nodes,
-    error_summary)
+    error_summary, input_tokens, output_tokens, total_tokens, llm_calls)
 SELECT
     md5(g::text)::uuid::text,
-    'conv-' || (g % 50000),
-    'user-' || (g % 1000),
+    'conv-' || (g % $5),
+    'user-' || (g % $6),
     'Create a ' || (ARRAY['LinkedIn', 'Twitter', 'blog'])[1 + g % 3] || ' post about topic ' || g,
     CASE WHEN s <> 'running' THEN 'Here is your post about topic ' || g END,
     s,
@@ -43,65 +80,247 @@ SELECT
         jsonb_build_object('node', 'multi_platform_orchestrator',
                            'status', CASE WHEN s = 'partial' THEN 'failed' ELSE 'completed' END,
                            'execution_time_ms', d / 2, 'step', 4, 'attempt', 1),
-        jsonb_build_object('node', 'platform_writer', 'status', 'completed',
-                           'execution_time_ms', d / 4, 'step', 5, 'attempt', 1),
         jsonb_build_object('node', 'response_writer', 'status', 'completed',
-                           'execution_time_ms', 10 + g % 20, 'step', 6, 'attempt', 1)),
+                           'execution_time_ms', 10 + g % 20, 'step', 5, 'attempt', 1)),
     CASE s WHEN 'failed' THEN '["data_checker"]'::jsonb
            WHEN 'partial' THEN '["multi_platform_orchestrator"]'::jsonb
            ELSE '[]'::jsonb END,
     CASE s WHEN 'failed' THEN '''NoneType'' object has no attribute ''get'''
-           WHEN 'partial' THEN 'twitter: rate limited' END
+           WHEN 'partial' THEN 'twitter: rate limited' END,
+    CASE WHEN s <> 'running' THEN 300 + g % 500 END,
+    CASE WHEN s <> 'running' THEN 100 + g % 300 END,
+    CASE WHEN s <> 'running' THEN 400 + g % 500 + g % 300 END,
+    CASE WHEN s <> 'running' THEN 2 END
 FROM (
     SELECT g,
-           now() - make_interval(secs => (g::double precision / $1) * 7 * 86400) AS t,
+           now() - make_interval(secs => (g::double precision / $1) * $2 * 86400) AS t,
            CASE WHEN g % 100 < 84 THEN 'completed' WHEN g % 100 < 92 THEN 'partial'
                 WHEN g % 100 < 98 THEN 'failed' ELSE 'running' END AS s,
            (200 + (g::bigint * 7919) % 4800)::integer AS d
-    FROM generate_series(0, $1 - 1) AS g
-) AS rows;
+    FROM generate_series($3, $4 - 1) AS g
+) AS rows
 """
 
-PAGE = """
-SELECT * FROM execution_logs
-WHERE started_at >= now() - interval '24 hours' AND status = 'failed'
-ORDER BY started_at DESC, id DESC LIMIT 50
-"""
-TOTAL = """
-SELECT count(*) FROM execution_logs
-WHERE started_at >= now() - interval '24 hours' AND status = 'failed'
+INDEXES = """
+SELECT indexname, indexdef FROM pg_indexes
+WHERE schemaname = 'execution_monitor' AND tablename = 'execution_logs'
+  AND indexname <> 'execution_logs_pkey'
+ORDER BY indexname
 """
 
 
-async def load(db: asyncpg.Connection, rows: int) -> float:
+async def load(db: asyncpg.Connection, rows: int, days: int) -> dict[str, float]:
+    """Bulk-load `rows` executions; returns seconds per phase."""
+    phases: dict[str, float] = {}
     began = time.perf_counter()
-    # Loading a million rows is not a live write: no NOTIFY for it.
-    await db.execute("ALTER TABLE execution_logs DISABLE TRIGGER USER")
-    for statement in LOAD.split(";\n\n"):
-        if "$1" in statement:
-            await db.execute(statement, rows)
-        else:
-            await db.execute(statement)
-    await db.execute("ALTER TABLE execution_logs ENABLE TRIGGER USER")
+    conversations = max(1, rows // RUNS_PER_CONVERSATION)
+    # A bulk load, not live writes: no NOTIFY, no per-row foreign-key checks
+    # (the conversations exist), indexes built once at the end.
+    await db.execute("SET session_replication_role = replica")
+    await db.execute("SET maintenance_work_mem = '1GB'")
+    indexes = await db.fetch(INDEXES)
+    for index in indexes:
+        await db.execute(f"DROP INDEX execution_monitor.{index['indexname']}")
+    await db.execute("ALTER TABLE execution_logs DROP CONSTRAINT execution_logs_pkey")
+    await db.execute(CONVERSATIONS, conversations, USERS)
+    for start in range(0, rows, CHUNK):
+        await db.execute(ROWS, rows, days, start, min(rows, start + CHUNK), conversations, USERS)
+        print(
+            f"  {min(rows, start + CHUNK):,} rows, {time.perf_counter() - began:.0f} s", flush=True
+        )
+    phases["insert"] = time.perf_counter() - began
+    mark = time.perf_counter()
+    await db.execute("ALTER TABLE execution_logs ADD PRIMARY KEY (id)")
+    for index in indexes:
+        began_index = time.perf_counter()
+        await db.execute(index["indexdef"])
+        print(f"  {index['indexname']}: {time.perf_counter() - began_index:.0f} s", flush=True)
+    phases["indexes"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    await db.execute("RESET session_replication_role")
     await db.execute("VACUUM ANALYZE execution_logs")
     await db.execute("VACUUM ANALYZE conversations")
+    phases["vacuum"] = time.perf_counter() - mark
+    return phases
+
+
+def start_of(now: float, index: int) -> ExecutionStarted:
+    return ExecutionStarted(
+        str(uuid.uuid4()),
+        f"burst-conv-{index // 20}",
+        f"user-{index % USERS}",
+        f"Create a LinkedIn post about burst topic {index}",
+        now - random.uniform(0, 3600),
+    )
+
+
+def finish_of(start: ExecutionStarted) -> ExecutionFinished:
+    t = start.started_at
+    trace: list[dict[str, Any]] = [
+        {
+            "node": node,
+            "status": "completed",
+            "execution_time_ms": 10.0 * (step + 1),
+            "timestamp": t + 0.01 * (step + 1),
+            "started_at": t + 0.01 * step,
+            "step": step + 1,
+            "parent": None,
+            "attempt": 1,
+        }
+        for step, node in enumerate(NODES)
+    ]
+    return ExecutionFinished(
+        *start[:5],
+        completed_at=t + 0.05,
+        status="completed",
+        response_message="Here is your post",
+        execution_trace=trace,
+        failed_nodes=[],
+        error_summary=None,
+    )
+
+
+async def burst(db: asyncpg.Connection, runs: int, batch: int = 2_000) -> float:
+    """`runs` starts, then their finishes, through log_batch_v2; seconds taken."""
+    began = time.perf_counter()
+    cleaner = TextCleaner(65_536)
+    now = time.time()
+    starts = [start_of(now, index) for index in range(runs)]
+    for events in (starts, [finish_of(start) for start in starts]):
+        for offset in range(0, runs, batch):
+            columns, _ = batch_columns(list(events[offset : offset + batch]), cleaner)
+            await queries.log_batch_v2(db, columns)
     return time.perf_counter() - began
 
 
+Case = tuple[str, Callable[[], Awaitable[object]], float | None, int]
+
+
+async def cases(db: asyncpg.Connection, repeat: int) -> list[Case]:
+    """Every read the API makes; the listing for every filter it has."""
+    one = await db.fetchrow(
+        "SELECT id, conversation_id, user_id FROM execution_logs "
+        "WHERE started_at >= now() - interval '3 hours' AND status = 'failed' LIMIT 1"
+    )
+    deep = await db.fetchval(
+        "SELECT encode_listing_cursor(started_at, id) FROM execution_logs "
+        "WHERE started_at < now() - interval '7 days' ORDER BY started_at DESC LIMIT 1"
+    )
+    first = await db.fetchval("SELECT list_executions_v2() ->> 'next_cursor'")
+
+    def listing(**arguments: Any) -> Callable[[], Awaitable[object]]:
+        named = ", ".join(f"p_{name} => ${index + 1}" for index, name in enumerate(arguments))
+        sql = f"SELECT list_executions_v2({named})::text"
+        values = list(arguments.values())
+        return lambda: db.fetchval(sql, *values)
+
+    day = 86400.0
+    list_target, heavy = 20.0, 5
+    return [
+        ("list: default (24 h)", listing(), list_target, repeat),
+        ("list: hours=168", listing(hours=168), list_target, repeat),
+        ("list: status=failed", listing(status="failed"), list_target, repeat),
+        ("list: status=running", listing(status="running"), list_target, repeat),
+        ("list: user_id", listing(user_id=one["user_id"]), list_target, repeat),
+        ("list: user_id_prefix (11 users)", listing(user_id_prefix="user-12"), list_target, repeat),
+        ("list: user_id_prefix (all users)", listing(user_id_prefix="user-"), list_target, repeat),
+        (
+            "list: conversation_id",
+            listing(conversation_id=one["conversation_id"]),
+            list_target,
+            repeat,
+        ),
+        ("list: q rare ('topic 4242')", listing(q="topic 4242"), list_target, repeat),
+        ("list: q error summary ('NoneType')", listing(q="NoneType"), list_target, repeat),
+        ("list: q failed node ('data_checker')", listing(q="data_checker"), list_target, repeat),
+        ("list: q id (8 chars of one)", listing(q=one["id"][:8]), list_target, repeat),
+        (
+            "list: q rare, 14 days (since)",
+            listing(q="topic 4242", since=await db.fetchval("SELECT now() - interval '15 days'")),
+            list_target,
+            repeat,
+        ),
+        (
+            "list: since/until (one day, 10 days ago)",
+            listing(
+                since=await db.fetchval("SELECT now() - interval '10 days'"),
+                until=await db.fetchval("SELECT now() - interval '9 days'"),
+            ),
+            list_target,
+            repeat,
+        ),
+        (
+            "list: since 15 days (whole table)",
+            listing(since=await db.fetchval("SELECT now() - make_interval(secs => $1)", 15 * day)),
+            list_target,
+            repeat,
+        ),
+        ("list: before=next_cursor (page 2)", listing(before=first), list_target, repeat),
+        ("list: before=cursor 7 days back", listing(before=deep), list_target, repeat),
+        ("list: offset=5000", listing(offset=5000), list_target, repeat),
+        (
+            "list: status+user_id",
+            listing(status="failed", user_id=one["user_id"]),
+            list_target,
+            repeat,
+        ),
+        (
+            "list_executions() v1, exact total (24 h)",
+            lambda: db.fetchval("SELECT list_executions()::text"),
+            None,
+            heavy,
+        ),
+        (
+            "get by id",
+            lambda: db.fetchval("SELECT get_execution($1)::text", one["id"]),
+            2.0,
+            repeat,
+        ),
+        (
+            "conversation listing",
+            lambda: db.fetchval(
+                "SELECT list_conversation_executions($1)::text", one["conversation_id"]
+            ),
+            5.0,
+            repeat,
+        ),
+        ("stats 24 h", lambda: db.fetchval("SELECT execution_stats(24)::text"), 20.0, heavy),
+        ("stats 168 h", lambda: db.fetchval("SELECT execution_stats(168)::text"), 20.0, heavy),
+        (
+            "node performance 24 h",
+            lambda: db.fetchval("SELECT node_performance_json(24)::text"),
+            30.0,
+            heavy,
+        ),
+    ]
+
+
+async def measure(title: str, db: asyncpg.Connection, repeat: int, explain: bool) -> None:
+    rows = [("read", "median ms", "target")]
+    for name, run, target, times in await cases(db, repeat):
+        ms = await median_ms(run, times, warmup=2)
+        verdict = (
+            "" if target is None else f"< {target:g} ms " + ("ok" if ms < target else "MISSED")
+        )
+        rows.append((name, f"{ms:.2f}", verdict))
+    print_table(title, rows)
+    if explain:
+        await print_plans(db)
+
+
 EXPLAINED = {
-    "list page": PAGE,
-    "its total": TOTAL,
-    "unfiltered total (24 h)": "SELECT count(*) FROM execution_logs "
-    "WHERE started_at >= now() - interval '24 hours'",
-    "stats scan (24 h)": "SELECT status, total_duration_ms FROM execution_logs "
-    "WHERE started_at >= now() - interval '24 hours'",
-    # the body of failed_nodes_breakdown(24), which EXPLAIN cannot see into
-    "failed-node breakdown (24 h)": "SELECT f.node, count(*) FROM execution_logs l, LATERAL "
-    "(SELECT DISTINCT n AS node FROM jsonb_array_elements_text(l.failed_nodes) AS n) AS f "
-    "WHERE l.status::text = ANY ('{failed,partial}'::text[]) "
-    "AND l.started_at >= now() - interval '24 hours' GROUP BY f.node",
-    "text search": "SELECT count(*) FROM execution_logs WHERE execution_search_text("
-    "request_message, response_message) ILIKE like_pattern('topic 4242')",
+    "list page, default window": "SELECT * FROM execution_logs l "
+    "WHERE l.started_at >= now() - interval '24 hours' "
+    "ORDER BY l.started_at DESC, l.id DESC LIMIT 51",
+    "capped total, default window": "SELECT count(*) FROM (SELECT FROM execution_logs l "
+    "WHERE l.started_at >= now() - interval '24 hours' LIMIT 10001) AS c",
+    "q (rare)": "SELECT count(*) FROM execution_logs l WHERE l.started_at >= now() - interval "
+    "'24 hours' AND execution_search_text_v2(l.id, l.conversation_id, l.user_id, "
+    "l.request_message, l.response_message, l.error_summary, l.failed_nodes) "
+    "ILIKE like_pattern('topic 4242')",
+    "user_id_prefix": "SELECT * FROM execution_logs l WHERE l.started_at >= now() - interval "
+    "'24 hours' AND l.user_id LIKE like_prefix_pattern('user-12') "
+    "ORDER BY l.started_at DESC, l.id DESC LIMIT 51",
 }
 
 
@@ -116,73 +335,54 @@ async def print_plans(db: asyncpg.Connection) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--burst", type=int, default=100_000, help="finishes before re-measuring")
     parser.add_argument(
         "--explain", action="store_true", help="print the plan of each query (EXPLAIN ANALYZE) once"
     )
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database")
+    parser.add_argument("--reuse", metavar="URL", help="a database --keep loaded: measure only")
     args = parser.parse_args()
 
-    async with scratch_database("bench_read") as url:
-        db = await asyncpg.connect(url)
-        seconds = await load(db, args.rows)
+    if args.reuse:
+        migrate(args.reuse)
+        await run(args, args.reuse, loaded=True)
+        return
+    async with scratch_database("bench_read", keep=args.keep) as url:
+        await run(args, url, loaded=False)
+        if args.keep:
+            print(f"\nkept: python -m bench.read --reuse '{url}'")
+
+
+async def run(args: argparse.Namespace, url: str, *, loaded: bool) -> None:
+    db = await asyncpg.connect(url, server_settings=SEARCH_PATH)
+    try:
+        if not loaded:
+            print(f"loading {args.rows:,} executions over {args.days} days", flush=True)
+            phases = await load(db, args.rows, args.days)
+            print(
+                f"loaded in {sum(phases.values()):.0f} s (rows {phases['insert']:.0f} s, indexes "
+                f"{phases['indexes']:.0f} s, vacuum {phases['vacuum']:.0f} s)"
+            )
+        rows = await db.fetchval("SELECT count(*) FROM execution_logs")
         in_24h = await db.fetchval(
             "SELECT count(*) FROM execution_logs WHERE started_at >= now() - interval '24 hours'"
         )
-        print(
-            f"loaded {args.rows:,} executions over 7 days in {seconds:.1f} s "
-            f"({in_24h:,} in the last 24 h)"
+        size = await db.fetchval("SELECT pg_size_pretty(pg_total_relation_size('execution_logs'))")
+        print(f"{rows:,} executions, {in_24h:,} in the last 24 h; table with indexes {size}")
+        await measure(
+            f"medians of {args.repeat} runs (heavy reads: 5)", db, args.repeat, args.explain
         )
 
-        cases = [
-            ("list page (status=failed, 24 h, 50 rows)", lambda: db.fetch(PAGE), 5.0),
-            ("its total (count for the filter)", lambda: db.fetchval(TOTAL), 50.0),
-            (
-                "list_executions(status=failed) page+total",
-                lambda: db.fetchval("SELECT list_executions('failed')"),
-                None,
-            ),
-            (
-                "list_executions() unfiltered page+total",
-                lambda: db.fetchval("SELECT list_executions()"),
-                None,
-            ),
-            (
-                "list_executions(user_id) page+total",
-                lambda: db.fetchval("SELECT list_executions(p_user_id => 'user-7')"),
-                None,
-            ),
-            (
-                "list_executions(q='topic 4242')",
-                lambda: db.fetchval("SELECT list_executions(p_q => 'topic 4242')"),
-                None,
-            ),
-            ("execution_stats(24)", lambda: db.fetchval("SELECT execution_stats(24)"), 100.0),
-            ("execution_stats(168)", lambda: db.fetchval("SELECT execution_stats(168)"), None),
-            (
-                "node_performance_24h view",
-                lambda: db.fetch("SELECT * FROM node_performance_24h"),
-                None,
-            ),
-            (
-                "failed_node_breakdown view",
-                lambda: db.fetch("SELECT * FROM failed_node_breakdown"),
-                None,
-            ),
-        ]
-        if args.explain:
-            await print_plans(db)
-        rows = [("query", "median ms", "target")]
-        for name, run, target in cases:
-            repeat = args.repeat if "168" not in name and "node_perf" not in name else 7
-            ms = await median_ms(run, repeat)
-            verdict = (
-                ""
-                if target is None
-                else (f"< {target:g} ms " + ("ok" if ms < target else "MISSED"))
-            )
-            rows.append((name, f"{ms:.2f}", verdict))
-        print_table(f"medians of {args.repeat} runs", rows)
+        if args.burst:
+            await db.execute("ALTER TABLE execution_logs SET (autovacuum_enabled = false)")
+            seconds = await burst(db, args.burst)
+            print(f"\nburst: {args.burst:,} runs started and finished in {seconds:.1f} s")
+            await measure("after the burst, before any vacuum", db, args.repeat, False)
+            await db.execute("ALTER TABLE execution_logs RESET (autovacuum_enabled)")
+    finally:
         await db.close()
 
 
