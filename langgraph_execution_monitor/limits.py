@@ -23,6 +23,12 @@ TOTAL_CAP: Final = 10_000
 # SEARCH_PREFIX_CHARS characters of each searched field.
 SEARCH_MAX_CHARS: Final = 200
 SEARCH_PREFIX_CHARS: Final = 1_000
+# A search's total is exact when the window (other filters applied) holds at
+# most this many rows, or when none of its newest this-many rows match (a rare
+# text: the trigram index counts it); otherwise it is the matches among those
+# rows, a floor, with `total_capped` true. (The rows a search's count examines
+# are its matches divided by how common the text is: not bounded by the cap.)
+SEARCH_SCAN_ROWS: Final = 2_000
 # Execution, conversation and user ids (the widened columns).
 ID_MAX_CHARS: Final = 255
 
@@ -37,5 +43,6 @@ def as_dict() -> dict[str, int]:
         "total_cap": TOTAL_CAP,
         "search_max_chars": SEARCH_MAX_CHARS,
         "search_prefix_chars": SEARCH_PREFIX_CHARS,
+        "search_scan_rows": SEARCH_SCAN_ROWS,
         "id_max_chars": ID_MAX_CHARS,
     }

@@ -318,3 +318,31 @@ async def test_a_page_of_old_runs_uses_the_window_and_the_cursor(db: asyncpg.Con
     window = {"since": at(210 * 86400), "until": at(0) - timedelta(days=199)}
 
     assert await walk(db, limit=2, **window) == [run.execution_id for run in days]
+
+
+async def test_a_common_text_in_a_large_window_gets_a_floor_for_total(
+    db: asyncpg.Connection,
+) -> None:
+    await bulk_rows(db, limits.SEARCH_SCAN_ROWS + 500)
+
+    page = await listing(db, q="bulk", limit=1)
+
+    assert (page["total"], page["total_capped"]) == (limits.SEARCH_SCAN_ROWS, True)
+
+
+async def test_a_rare_text_in_a_large_window_is_counted_exactly(db: asyncpg.Connection) -> None:
+    await bulk_rows(db, limits.SEARCH_SCAN_ROWS + 500)
+    needles = [started(request_message="a needle", ago_s=2 * 3600 + index) for index in range(3)]
+    await write(db, *needles)
+
+    page = await listing(db, q="needle", limit=1)
+
+    assert (page["total"], page["total_capped"]) == (3, False)
+
+
+async def test_a_search_in_a_small_window_is_counted_exactly(db: asyncpg.Connection) -> None:
+    await write(db, *[started(request_message=f"hay {index % 2}") for index in range(9)])
+
+    page = await listing(db, q="hay 1", limit=2)
+
+    assert (page["total"], page["total_capped"]) == (4, False)

@@ -15,6 +15,7 @@ RETURN jsonb_build_object(
     'total_cap', 10000,
     'search_max_chars', 200,
     'search_prefix_chars', 1000,
+    'search_scan_rows', 2000,
     'id_max_chars', 255);
 
 CREATE FUNCTION monitoring_limit(p_name text) RETURNS integer

@@ -10,6 +10,7 @@ SET LOCAL search_path = execution_monitor, public;
 --  * `offset` bounded by monitoring_limit('offset_max');
 --  * `total` counted exactly up to monitoring_limit('total_cap'), past it the
 --    cap with `total_capped` true (a count of millions is a scan of millions);
+--    a search's total is exact while that is cheap, else a floor (see below);
 --  * `q` over the bounded search text of execution_search_text_v2;
 --  * `user_id_prefix`.
 
@@ -47,6 +48,46 @@ BEGIN
 END;
 $$;
 
+-- How many runs match, counted up to p_cap + 1 (the listing's filters, the
+-- cursor and offset aside). Planned per call, so each filter picks its index.
+CREATE FUNCTION count_listed_executions(
+    p_since timestamptz,
+    p_until timestamptz,
+    p_status text,
+    p_user_id text,
+    p_user_pattern text,
+    p_conversation_id text,
+    p_pattern text,
+    p_cap integer
+) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_custom_plan
+SET search_path = pg_catalog, execution_monitor, public
+AS $$
+DECLARE
+    counted bigint;
+BEGIN
+    SELECT count(*) INTO counted
+    FROM (
+        SELECT
+        FROM execution_logs l
+        WHERE (p_since IS NULL OR l.started_at >= p_since)
+          AND (p_until IS NULL OR l.started_at < p_until)
+          AND (p_status IS NULL OR l.status = p_status)
+          AND (p_user_id IS NULL OR l.user_id = p_user_id)
+          AND (p_user_pattern IS NULL OR l.user_id LIKE p_user_pattern)
+          AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+          AND (p_pattern IS NULL
+               OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                           l.request_message, l.response_message,
+                                           l.error_summary, l.failed_nodes)
+                  ILIKE p_pattern)
+        LIMIT p_cap + 1
+    ) AS matching;
+    RETURN counted;
+END;
+$$;
+
 CREATE FUNCTION list_executions_v2(
     p_status text DEFAULT NULL,
     p_user_id text DEFAULT NULL,
@@ -77,6 +118,8 @@ DECLARE
     logs jsonb;
     page_rows integer;
     next_cursor text;
+    scanned integer;
+    floor_only boolean := false;
 BEGIN
     PERFORM check_status(p_status);
     PERFORM check_page(p_limit, p_offset);
@@ -141,10 +184,20 @@ BEGIN
 
     IF p_offset = 0 AND after_at IS NULL AND page_rows <= p_limit THEN
         total := page_rows;  -- the whole filter fits on this page
-    ELSE
-        SELECT count(*) INTO total
+    ELSIF pattern IS NOT NULL THEN
+        -- A search's count is not bounded by the cap: the rows a count examines
+        -- are the matches divided by how common the text is. So first the newest
+        -- `search_scan_rows` rows of the window (other filters applied) are
+        -- looked at: all of the window, the count is exact; no match among
+        -- them, the text is rare and the trigram index counts it exactly;
+        -- otherwise the matches seen are a floor (total_capped).
+        SELECT count(*), count(*) FILTER (WHERE newest.matches)
+        INTO scanned, total
         FROM (
-            SELECT
+            SELECT execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                            l.request_message, l.response_message,
+                                            l.error_summary, l.failed_nodes)
+                   ILIKE pattern AS matches
             FROM execution_logs l
             WHERE (since IS NULL OR l.started_at >= since)
               AND (p_until IS NULL OR l.started_at < p_until)
@@ -152,18 +205,25 @@ BEGIN
               AND (p_user_id IS NULL OR l.user_id = p_user_id)
               AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
               AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
-              AND (pattern IS NULL
-                   OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
-                                               l.request_message, l.response_message,
-                                               l.error_summary, l.failed_nodes)
-                      ILIKE pattern)
-            LIMIT cap + 1
-        ) AS counted;
+            ORDER BY l.started_at DESC
+            LIMIT monitoring_limit('search_scan_rows')
+        ) AS newest;
+        IF scanned = monitoring_limit('search_scan_rows') THEN
+            IF total = 0 THEN
+                total := count_listed_executions(since, p_until, p_status, p_user_id, user_pattern,
+                                        p_conversation_id, pattern, cap);
+            ELSE
+                floor_only := true;
+            END IF;
+        END IF;
+    ELSE
+        total := count_listed_executions(since, p_until, p_status, p_user_id, user_pattern,
+                                p_conversation_id, NULL, cap);
     END IF;
 
     RETURN jsonb_build_object(
         'total', least(total, cap),
-        'total_capped', total > cap,
+        'total_capped', floor_only OR total > cap,
         'offset', p_offset,
         'limit', p_limit,
         'next_cursor', next_cursor,
@@ -179,6 +239,7 @@ RESET search_path;
 SET LOCAL search_path = execution_monitor, public;
 DROP FUNCTION list_executions_v2(text, text, text, integer, integer, integer, text, timestamptz,
                                  timestamptz, text, text);
+DROP FUNCTION count_listed_executions(timestamptz, timestamptz, text, text, text, text, text, integer);
 DROP FUNCTION decode_listing_cursor(text);
 DROP FUNCTION encode_listing_cursor(timestamptz, text);
 
