@@ -13,11 +13,10 @@ from langgraph_execution_monitor import limits
 from tests.factories import started, write
 
 LOGS = "/api/v1/monitoring/logs"
-NOW = time.time()
 
 
-def iso(seconds_ago: float, zone: timezone = UTC) -> str:
-    return datetime.fromtimestamp(NOW - seconds_ago, zone).isoformat()
+def iso(epoch: float, zone: timezone = UTC) -> str:
+    return datetime.fromtimestamp(epoch, zone).isoformat()
 
 
 async def get(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
@@ -29,11 +28,12 @@ async def get(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
 async def test_a_window_in_another_time_zone_means_the_same_instant(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    run = started(ago_s=3600)
-    await write(db, run, started(ago_s=3 * 3600))
+    now = time.time()
+    run = started(started_at=now - 3600)
+    await write(db, run, started(started_at=now - 3 * 3600))
     plus_two = timezone(timedelta(hours=2))
 
-    body = await get(client, since=iso(2 * 3600, plus_two), until=iso(0, plus_two))
+    body = await get(client, since=iso(now - 2 * 3600, plus_two), until=iso(now, plus_two))
 
     assert [log["id"] for log in body["logs"]] == [run.execution_id]
 
@@ -41,9 +41,10 @@ async def test_a_window_in_another_time_zone_means_the_same_instant(
 async def test_a_window_without_a_zone_is_utc(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    run = started(ago_s=3600)
-    await write(db, run, started(ago_s=3 * 3600))
-    naive = datetime.fromtimestamp(NOW - 2 * 3600, UTC).replace(tzinfo=None).isoformat()
+    now = time.time()
+    run = started(started_at=now - 3600)
+    await write(db, run, started(started_at=now - 3 * 3600))
+    naive = datetime.fromtimestamp(now - 2 * 3600, UTC).replace(tzinfo=None).isoformat()
 
     assert [log["id"] for log in (await get(client, since=naive))["logs"]] == [run.execution_id]
 
@@ -51,10 +52,11 @@ async def test_a_window_without_a_zone_is_utc(
 async def test_since_reaches_runs_older_than_168_hours(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    old = started(ago_s=60 * 86400)
+    now = time.time()
+    old = started(started_at=now - 60 * 86400)
     await write(db, old)
 
-    body = await get(client, since=iso(61 * 86400), until=iso(59 * 86400))
+    body = await get(client, since=iso(now - 61 * 86400), until=iso(now - 59 * 86400))
 
     assert [log["id"] for log in body["logs"]] == [old.execution_id]
 
@@ -118,6 +120,8 @@ async def test_user_id_prefix_filters_the_listing(
     [
         ({"offset": limits.OFFSET_MAX + 1}, "offset"),
         ({"since": "yesterday"}, "since"),
+        ({"until": "0.5"}, "ISO-8601"),
+        ({"since": "2026-11-01"}, "ISO-8601"),
         ({"until": "2026-13-01T00:00:00Z"}, "until"),
         ({"since": "0001-01-01T00:00:00+14:00"}, "out of range"),
         ({"hours": 2, "since": "2026-01-01T00:00:00Z"}, "hours cannot be combined with since"),

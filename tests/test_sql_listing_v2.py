@@ -14,15 +14,19 @@ from langgraph_execution_monitor import limits
 from langgraph_execution_monitor.storage import queries
 from tests.factories import finished, started, write
 
-NOW = time.time()
-
 
 async def listing(db: asyncpg.Connection, **arguments: Any) -> dict[str, Any]:
     return json.loads(await queries.list_executions_v2(db, **arguments))
 
 
-def at(seconds_ago: float) -> datetime:
-    return datetime.fromtimestamp(NOW - seconds_ago, UTC)
+def epoch_now() -> float:
+    """Now, in whole seconds: a run written at `epoch_now() - n` and a bound at the
+    same instant are equal to the microsecond on both sides."""
+    return float(int(time.time()))
+
+
+def at(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 async def walk(db: asyncpg.Connection, between_pages: Any = None, **arguments: Any) -> list[str]:
@@ -53,7 +57,7 @@ async def bulk_rows(db: asyncpg.Connection, count: int, user_id: str = "bulk") -
 async def test_cursor_pages_list_every_row_once_even_with_equal_start_times(
     db: asyncpg.Connection,
 ) -> None:
-    same_time = NOW - 5
+    same_time = epoch_now() - 5
     runs = [started(started_at=same_time) for _ in range(10)] + [
         started(ago_s=index) for index in range(7)
     ]
@@ -154,28 +158,33 @@ async def test_a_filter_that_fits_on_one_page_counts_it(db: asyncpg.Connection) 
 
 
 async def test_since_is_inclusive_and_until_exclusive(db: asyncpg.Connection) -> None:
-    edge, middle, end = started(ago_s=300), started(ago_s=200), started(ago_s=100)
+    now = epoch_now()
+    edge, middle, end = (started(started_at=now - ago) for ago in (300, 200, 100))
     await write(db, edge, middle, end)
 
-    page = await listing(db, since=at(300), until=at(100))
+    page = await listing(db, since=at(now - 300), until=at(now - 100))
 
     assert [log["id"] for log in page["logs"]] == [middle.execution_id, edge.execution_id]
 
 
 async def test_since_lists_runs_older_than_the_hours_limit(db: asyncpg.Connection) -> None:
-    old = started(ago_s=30 * 86400)
-    await write(db, old, started())
+    now = epoch_now()
+    old = started(started_at=now - 30 * 86400)
+    await write(db, old, started(started_at=now))
 
-    page = await listing(db, since=at(31 * 86400), until=at(29 * 86400))
+    page = await listing(db, since=at(now - 31 * 86400), until=at(now - 29 * 86400))
 
     assert [log["id"] for log in page["logs"]] == [old.execution_id]
 
 
 async def test_until_alone_lists_everything_before_it(db: asyncpg.Connection) -> None:
-    old, recent = started(ago_s=400 * 86400), started(ago_s=60)
+    now = epoch_now()
+    old, recent = started(started_at=now - 400 * 86400), started(started_at=now - 60)
     await write(db, old, recent)
 
-    assert [log["id"] for log in (await listing(db, until=at(120)))["logs"]] == [old.execution_id]
+    page = await listing(db, until=at(now - 120))
+
+    assert [log["id"] for log in page["logs"]] == [old.execution_id]
 
 
 async def test_without_a_window_the_last_24_hours_are_listed(db: asyncpg.Connection) -> None:
@@ -187,12 +196,13 @@ async def test_without_a_window_the_last_24_hours_are_listed(db: asyncpg.Connect
 
 async def test_hours_is_not_combined_with_since(db: asyncpg.Connection) -> None:
     with pytest.raises(asyncpg.InvalidParameterValueError, match="hours cannot be combined"):
-        await listing(db, hours=2, since=at(60))
+        await listing(db, hours=2, since=at(epoch_now()))
 
 
 async def test_since_must_be_before_until(db: asyncpg.Connection) -> None:
+    now = epoch_now()
     with pytest.raises(asyncpg.InvalidParameterValueError, match="must be before until"):
-        await listing(db, since=at(60), until=at(60))
+        await listing(db, since=at(now), until=at(now))
 
 
 async def test_hours_keeps_the_seeds_limits(db: asyncpg.Connection) -> None:
@@ -305,17 +315,18 @@ async def test_the_first_release_listing_still_answers(db: asyncpg.Connection) -
 
 
 async def test_a_cursor_keeps_microseconds(db: asyncpg.Connection) -> None:
-    base = NOW - 10
-    close = [started(started_at=base + offset / 1e6) for offset in (1, 2, 3)]
+    base = epoch_now() - 10
+    close = [started(started_at=base + micros / 1e6) for micros in (10, 20, 30)]
     await write(db, *close)
 
     assert await walk(db, limit=1) == [run.execution_id for run in reversed(close)]
 
 
 async def test_a_page_of_old_runs_uses_the_window_and_the_cursor(db: asyncpg.Connection) -> None:
-    days = [started(ago_s=(200 + day) * 86400) for day in range(5)]
+    now = epoch_now()
+    days = [started(started_at=now - (200 + day) * 86400) for day in range(5)]
     await write(db, *days)
-    window = {"since": at(210 * 86400), "until": at(0) - timedelta(days=199)}
+    window = {"since": at(now - 210 * 86400), "until": at(now) - timedelta(days=199)}
 
     assert await walk(db, limit=2, **window) == [run.execution_id for run in days]
 

@@ -1,12 +1,13 @@
 """GET .../logs, .../stats, ...: each endpoint is one call of its SQL
 function, whose JSON goes to the client as is."""
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import Response
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from langgraph_execution_monitor import limits
 from langgraph_execution_monitor.api.deps import (
@@ -55,6 +56,16 @@ ListingHours = Annotated[
 ]
 
 
+ISO_DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
+
+
+def iso_only(value: object) -> object:
+    """ISO-8601 date and time only (pydantic alone would take `0.5` as epoch seconds)."""
+    if isinstance(value, str) and not ISO_DATE_TIME.match(value):
+        raise ValueError("must be an ISO-8601 date and time, e.g. 2026-11-20T00:00:00Z")
+    return value
+
+
 def in_utc(value: datetime) -> datetime:
     """A window bound as an aware UTC datetime (naive input is taken as UTC)."""
     if value.tzinfo is None:
@@ -65,7 +76,9 @@ def in_utc(value: datetime) -> datetime:
         raise ValueError("out of range once converted to UTC") from None
 
 
-WindowBound = Annotated[datetime | None, AfterValidator(lambda v: v and in_utc(v))]
+WindowBound = Annotated[
+    datetime | None, BeforeValidator(iso_only), AfterValidator(lambda v: v and in_utc(v))
+]
 
 
 def json_response(body: str) -> Response:
