@@ -357,3 +357,29 @@ async def test_a_search_in_a_small_window_is_counted_exactly(db: asyncpg.Connect
     page = await listing(db, q="hay 1", limit=2)
 
     assert (page["total"], page["total_capped"]) == (4, False)
+
+
+async def test_cursor_pages_of_a_rare_text_in_a_large_window_list_each_match_once(
+    db: asyncpg.Connection,
+) -> None:
+    await bulk_rows(db, limits.SEARCH_SCAN_ROWS + 500)
+    needles = [started(request_message="a needle", ago_s=2 * 3600 + index) for index in range(5)]
+    await write(db, *needles)
+
+    assert await walk(db, q="needle", limit=2) == [run.execution_id for run in needles]
+
+
+async def test_a_text_rare_lately_but_common_before_gets_a_capped_total(
+    db: asyncpg.Connection,
+) -> None:
+    await bulk_rows(db, limits.SEARCH_SCAN_ROWS + 500)
+    await db.execute(
+        "INSERT INTO execution_logs (id, user_id, request_message, status, started_at) "
+        "SELECT 'old-' || g, 'old', 'a needle', 'completed', now() - interval '20 hours' "
+        "FROM generate_series(1, $1) AS g",
+        limits.TOTAL_CAP + 1,
+    )
+
+    page = await listing(db, q="needle", limit=3)
+
+    assert (page["total"], page["total_capped"], len(page["logs"])) == (limits.TOTAL_CAP, True, 3)

@@ -119,6 +119,8 @@ DECLARE
     page_rows integer;
     next_cursor text;
     scanned integer;
+    seen integer;
+    found execution_logs[];
     floor_only boolean := false;
 BEGIN
     PERFORM check_status(p_status);
@@ -153,46 +155,14 @@ BEGIN
         SELECT c.started_at, c.id INTO after_at, after_id FROM decode_listing_cursor(p_before) AS c;
     END IF;
 
-    -- One row more than the page says whether there is a next page.
-    SELECT coalesce(jsonb_agg(execution_summary_json(page.r) ORDER BY page.n)
-                        FILTER (WHERE page.n <= p_limit), '[]'::jsonb),
-           count(*),
-           max(encode_listing_cursor((page.r).started_at, (page.r).id))
-               FILTER (WHERE page.n = p_limit)
-    INTO logs, page_rows, next_cursor
-    FROM (
-        SELECT l AS r, row_number() OVER (ORDER BY l.started_at DESC, l.id DESC) - p_offset AS n
-        FROM execution_logs l
-        WHERE (since IS NULL OR l.started_at >= since)
-          AND (p_until IS NULL OR l.started_at < p_until)
-          AND (after_at IS NULL OR (l.started_at, l.id) < (after_at, after_id))
-          AND (p_status IS NULL OR l.status = p_status)
-          AND (p_user_id IS NULL OR l.user_id = p_user_id)
-          AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
-          AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
-          AND (pattern IS NULL
-               OR execution_search_text_v2(l.id, l.conversation_id, l.user_id, l.request_message,
-                                           l.response_message, l.error_summary, l.failed_nodes)
-                  ILIKE pattern)
-        ORDER BY l.started_at DESC, l.id DESC
-        LIMIT p_limit + 1 OFFSET p_offset
-    ) AS page;
-
-    IF page_rows <= p_limit THEN
-        next_cursor := NULL;
-    END IF;
-
-    IF p_offset = 0 AND after_at IS NULL AND page_rows <= p_limit THEN
-        total := page_rows;  -- the whole filter fits on this page
-    ELSIF pattern IS NOT NULL THEN
-        -- A search's count is not bounded by the cap: the rows a count examines
-        -- are the matches divided by how common the text is. So first the newest
-        -- `search_scan_rows` rows of the window (other filters applied) are
-        -- looked at: all of the window, the count is exact; no match among
-        -- them, the text is rare and the trigram index counts it exactly;
-        -- otherwise the matches seen are a floor (total_capped).
+    IF pattern IS NOT NULL THEN
+        -- How common is the text? The newest `search_scan_rows` rows of the
+        -- window (other filters applied) say. It matters twice: the rows a
+        -- search's count examines are its matches divided by how common the
+        -- text is (not bounded by the cap), and the planner, misjudging a rare
+        -- text as common, would read the whole window in time order to fill a page.
         SELECT count(*), count(*) FILTER (WHERE newest.matches)
-        INTO scanned, total
+        INTO scanned, seen
         FROM (
             SELECT execution_search_text_v2(l.id, l.conversation_id, l.user_id,
                                             l.request_message, l.response_message,
@@ -208,17 +178,95 @@ BEGIN
             ORDER BY l.started_at DESC
             LIMIT monitoring_limit('search_scan_rows')
         ) AS newest;
-        IF scanned = monitoring_limit('search_scan_rows') THEN
-            IF total = 0 THEN
-                total := count_listed_executions(since, p_until, p_status, p_user_id, user_pattern,
-                                        p_conversation_id, pattern, cap);
+        IF scanned = monitoring_limit('search_scan_rows') AND seen = 0 THEN
+            -- A rare text in a large window: its matches, found through the
+            -- trigram index, then ordered (unless there are more than the cap).
+            SELECT array_agg(m.l) INTO found
+            FROM (
+                SELECT l
+                FROM execution_logs l
+                WHERE (since IS NULL OR l.started_at >= since)
+                  AND (p_until IS NULL OR l.started_at < p_until)
+                  AND (p_status IS NULL OR l.status = p_status)
+                  AND (p_user_id IS NULL OR l.user_id = p_user_id)
+                  AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
+                  AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+                  AND execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                               l.request_message, l.response_message,
+                                               l.error_summary, l.failed_nodes)
+                      ILIKE pattern
+                LIMIT cap + 1
+            ) AS m;
+            found := coalesce(found, '{}');
+            IF cardinality(found) > cap THEN
+                found := NULL;  -- not rare after all: the ordered path, total capped
+                total := cap + 1;
             ELSE
-                floor_only := true;
+                total := cardinality(found);
             END IF;
         END IF;
+    END IF;
+
+    -- One row more than the page says whether there is a next page.
+    IF found IS NOT NULL THEN
+        SELECT coalesce(jsonb_agg(execution_summary_json(page.r) ORDER BY page.n)
+                            FILTER (WHERE page.n <= p_limit), '[]'::jsonb),
+               count(*),
+               max(encode_listing_cursor((page.r).started_at, (page.r).id))
+                   FILTER (WHERE page.n = p_limit)
+        INTO logs, page_rows, next_cursor
+        FROM (
+            SELECT l AS r,
+                   row_number() OVER (ORDER BY l.started_at DESC, l.id DESC) - p_offset AS n
+            FROM unnest(found) AS l
+            WHERE (after_at IS NULL OR (l.started_at, l.id) < (after_at, after_id))
+            ORDER BY l.started_at DESC, l.id DESC
+            LIMIT p_limit + 1 OFFSET p_offset
+        ) AS page;
+    ELSE
+        SELECT coalesce(jsonb_agg(execution_summary_json(page.r) ORDER BY page.n)
+                            FILTER (WHERE page.n <= p_limit), '[]'::jsonb),
+               count(*),
+               max(encode_listing_cursor((page.r).started_at, (page.r).id))
+                   FILTER (WHERE page.n = p_limit)
+        INTO logs, page_rows, next_cursor
+        FROM (
+            SELECT l AS r,
+                   row_number() OVER (ORDER BY l.started_at DESC, l.id DESC) - p_offset AS n
+            FROM execution_logs l
+            WHERE (since IS NULL OR l.started_at >= since)
+              AND (p_until IS NULL OR l.started_at < p_until)
+              AND (p_status IS NULL OR l.status = p_status)
+              AND (p_user_id IS NULL OR l.user_id = p_user_id)
+              AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
+              AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+              AND (after_at IS NULL OR (l.started_at, l.id) < (after_at, after_id))
+              AND (pattern IS NULL
+                   OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                               l.request_message, l.response_message,
+                                               l.error_summary, l.failed_nodes)
+                      ILIKE pattern)
+            ORDER BY l.started_at DESC, l.id DESC
+            LIMIT p_limit + 1 OFFSET p_offset
+        ) AS page;
+    END IF;
+
+    IF page_rows <= p_limit THEN
+        next_cursor := NULL;
+    END IF;
+
+    IF total IS NOT NULL THEN
+        NULL;  -- counted above (a rare text)
+    ELSIF p_offset = 0 AND after_at IS NULL AND page_rows <= p_limit THEN
+        total := page_rows;  -- the whole filter fits on this page
+    ELSIF pattern IS NOT NULL THEN
+        -- A search, then: the newest rows were all of the window (exact), or
+        -- the matches among them are a floor.
+        total := seen;
+        floor_only := scanned = monitoring_limit('search_scan_rows');
     ELSE
         total := count_listed_executions(since, p_until, p_status, p_user_id, user_pattern,
-                                p_conversation_id, NULL, cap);
+                                         p_conversation_id, NULL, cap);
     END IF;
 
     RETURN jsonb_build_object(
