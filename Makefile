@@ -79,7 +79,7 @@ wheel-check: install  ## build the wheel, install it in a fresh venv, migrate a 
 
 bench: bench-read bench-overhead bench-ingest bench-stream  ## every benchmark
 
-bench-read: install  ## reads at 1,000,000 rows
+bench-read: install  ## reads at 10,000,000 rows over 14 days (--rows N for fewer)
 	$(PY) -m bench.read
 
 bench-overhead: install  ## capture overhead vs no monitoring vs OpenTelemetry
