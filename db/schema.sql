@@ -44,8 +44,9 @@ CREATE FUNCTION execution_monitor.check_hours(p_hours integer) RETURNS void
     SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 BEGIN
-    IF p_hours IS NULL OR p_hours NOT BETWEEN 1 AND 168 THEN
-        RAISE EXCEPTION 'hours must be between 1 and 168, got %', coalesce(p_hours::text, 'NULL')
+    IF p_hours IS NULL OR p_hours NOT BETWEEN 1 AND monitoring_limit('hours_max') THEN
+        RAISE EXCEPTION 'hours must be between 1 and %, got %',
+            monitoring_limit('hours_max'), coalesce(p_hours::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 END;
@@ -61,8 +62,9 @@ CREATE FUNCTION execution_monitor.check_page(p_limit integer, p_offset integer) 
     SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 BEGIN
-    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 200 THEN
-        RAISE EXCEPTION 'limit must be between 1 and 200, got %', coalesce(p_limit::text, 'NULL')
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND monitoring_limit('page_limit_max') THEN
+        RAISE EXCEPTION 'limit must be between 1 and %, got %',
+            monitoring_limit('page_limit_max'), coalesce(p_limit::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF p_offset IS NULL OR p_offset < 0 THEN
@@ -137,6 +139,81 @@ BEGIN
     RETURN closed;
 END;
 $$;
+
+
+--
+-- Name: count_listed_executions(timestamp with time zone, timestamp with time zone, text, text, text, text, text, integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.count_listed_executions(p_since timestamp with time zone, p_until timestamp with time zone, p_status text, p_user_id text, p_user_pattern text, p_conversation_id text, p_pattern text, p_cap integer) RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+DECLARE
+    counted bigint;
+BEGIN
+    SELECT count(*) INTO counted
+    FROM (
+        SELECT
+        FROM execution_logs l
+        WHERE (p_since IS NULL OR l.started_at >= p_since)
+          AND (p_until IS NULL OR l.started_at < p_until)
+          AND (p_status IS NULL OR l.status = p_status)
+          AND (p_user_id IS NULL OR l.user_id = p_user_id)
+          AND (p_user_pattern IS NULL OR l.user_id LIKE p_user_pattern)
+          AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+          AND (p_pattern IS NULL
+               OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                           l.request_message, l.response_message,
+                                           l.error_summary, l.failed_nodes)
+                  ILIKE p_pattern)
+        LIMIT p_cap + 1
+    ) AS matching;
+    RETURN counted;
+END;
+$$;
+
+
+--
+-- Name: decode_listing_cursor(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.decode_listing_cursor(p_cursor text, OUT started_at timestamp with time zone, OUT id text) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+DECLARE
+    body jsonb;
+    padded text := translate(p_cursor, '-_', '+/');
+BEGIN
+    BEGIN
+        padded := padded || repeat('=', (4 - length(padded) % 4) % 4);
+        body := convert_from(decode(padded, 'base64'), 'UTF8')::jsonb;
+        IF jsonb_typeof(body) = 'array' AND jsonb_array_length(body) = 3
+           AND body ->> 0 = '1' THEN
+            started_at := (body ->> 1)::timestamptz;
+            id := body ->> 2;
+        END IF;
+    EXCEPTION WHEN data_exception THEN  -- base64, UTF-8, JSON or timestamp
+        started_at := NULL;
+    END;
+    IF started_at IS NULL OR id IS NULL THEN
+        RAISE EXCEPTION 'before must be a next_cursor returned by the listing, unchanged'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END;
+$$;
+
+
+--
+-- Name: encode_listing_cursor(timestamp with time zone, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.encode_listing_cursor(p_started_at timestamp with time zone, p_id text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN rtrim(translate(encode(convert_to((jsonb_build_array(1, to_char((p_started_at AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::text), p_id))::text, 'UTF8'::name), 'base64'::text), '+/
+'::text, '-_'::text), '='::text);
 
 
 --
@@ -297,6 +374,39 @@ CREATE FUNCTION execution_monitor.execution_search_text(request_message text, re
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ((request_message || '
 '::text) || COALESCE(response_message, ''::text));
+
+
+--
+-- Name: monitoring_limits(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.monitoring_limits() RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN jsonb_build_object('page_limit_max', 200, 'hours_max', 168, 'hours_default', 24, 'offset_max', 10000, 'total_cap', 10000, 'search_max_chars', 200, 'search_prefix_chars', 1000, 'search_scan_rows', 2000, 'id_max_chars', 255);
+
+
+--
+-- Name: monitoring_limit(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.monitoring_limit(p_name text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ((execution_monitor.monitoring_limits() ->> p_name))::integer;
+
+
+--
+-- Name: execution_search_text_v2(text, text, text, text, text, text, jsonb); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.execution_search_text_v2(p_id text, p_conversation_id text, p_user_id text, p_request_message text, p_response_message text, p_error_summary text, p_failed_nodes jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ((((((((((((COALESCE(p_id, ''::text) || '
+'::text) || COALESCE(p_conversation_id, ''::text)) || '
+'::text) || COALESCE(p_user_id, ''::text)) || '
+'::text) || COALESCE("left"(p_request_message, execution_monitor.monitoring_limit('search_prefix_chars'::text)), ''::text)) || '
+'::text) || COALESCE("left"(p_response_message, execution_monitor.monitoring_limit('search_prefix_chars'::text)), ''::text)) || '
+'::text) || COALESCE("left"(p_error_summary, execution_monitor.monitoring_limit('search_prefix_chars'::text)), ''::text)) || '
+'::text) || COALESCE("left"((p_failed_nodes)::text, execution_monitor.monitoring_limit('search_prefix_chars'::text)), ''::text));
 
 
 --
@@ -521,6 +631,15 @@ CREATE FUNCTION execution_monitor.like_pattern(q text) RETURNS text
 
 
 --
+-- Name: like_prefix_pattern(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.like_prefix_pattern(p_prefix text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (replace(replace(replace(p_prefix, '\'::text, '\\'::text), '%'::text, '\%'::text), '_'::text, '\_'::text) || '%'::text);
+
+
+--
 -- Name: list_conversation_executions(text, integer, integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -600,6 +719,188 @@ BEGIN
     ) AS page;
 
     RETURN jsonb_build_object('total', total, 'offset', p_offset, 'limit', p_limit, 'logs', logs);
+END;
+$$;
+
+
+--
+-- Name: list_executions_v2(text, text, text, integer, integer, integer, text, timestamp with time zone, timestamp with time zone, text, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.list_executions_v2(p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_hours integer DEFAULT NULL::integer, p_limit integer DEFAULT 50, p_offset integer DEFAULT 0, p_q text DEFAULT NULL::text, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone, p_until timestamp with time zone DEFAULT NULL::timestamp with time zone, p_before text DEFAULT NULL::text, p_user_id_prefix text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+DECLARE
+    since timestamptz := p_since;
+    cap constant integer := monitoring_limit('total_cap');
+    pattern text;
+    user_pattern text;
+    after_at timestamptz;
+    after_id text;
+    total bigint;
+    logs jsonb;
+    page_rows integer;
+    next_cursor text;
+    scanned integer;
+    seen integer;
+    found execution_logs[];
+    floor_only boolean := false;
+BEGIN
+    PERFORM check_status(p_status);
+    PERFORM check_page(p_limit, p_offset);
+    IF p_offset > monitoring_limit('offset_max') THEN
+        RAISE EXCEPTION 'offset must be at most %, got % (page further with before = next_cursor)',
+            monitoring_limit('offset_max'), p_offset
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_hours IS NOT NULL THEN
+        PERFORM check_hours(p_hours);
+        IF p_since IS NOT NULL OR p_until IS NOT NULL THEN
+            RAISE EXCEPTION 'hours cannot be combined with since or until'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        since := now() - make_interval(hours => p_hours);
+    ELSIF p_since IS NULL AND p_until IS NULL THEN
+        since := now() - make_interval(hours => monitoring_limit('hours_default'));
+    ELSIF p_since >= p_until THEN
+        RAISE EXCEPTION 'since (%) must be before until (%)',
+            iso_utc(p_since), iso_utc(p_until)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF length(p_q) > monitoring_limit('search_max_chars') THEN
+        RAISE EXCEPTION 'q must be at most % characters, got %',
+            monitoring_limit('search_max_chars'), length(p_q)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    pattern := CASE WHEN p_q <> '' THEN like_pattern(p_q) END;
+    user_pattern := CASE WHEN p_user_id_prefix <> '' THEN like_prefix_pattern(p_user_id_prefix) END;
+    IF p_before IS NOT NULL THEN
+        SELECT c.started_at, c.id INTO after_at, after_id FROM decode_listing_cursor(p_before) AS c;
+    END IF;
+
+    IF pattern IS NOT NULL THEN
+        -- How common is the text? The newest `search_scan_rows` rows of the
+        -- window (other filters applied) say. It matters twice: the rows a
+        -- search's count examines are its matches divided by how common the
+        -- text is (not bounded by the cap), and the planner, misjudging a rare
+        -- text as common, would read the whole window in time order to fill a page.
+        SELECT count(*), count(*) FILTER (WHERE newest.matches)
+        INTO scanned, seen
+        FROM (
+            SELECT execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                            l.request_message, l.response_message,
+                                            l.error_summary, l.failed_nodes)
+                   ILIKE pattern AS matches
+            FROM execution_logs l
+            WHERE (since IS NULL OR l.started_at >= since)
+              AND (p_until IS NULL OR l.started_at < p_until)
+              AND (p_status IS NULL OR l.status = p_status)
+              AND (p_user_id IS NULL OR l.user_id = p_user_id)
+              AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
+              AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+            ORDER BY l.started_at DESC
+            LIMIT monitoring_limit('search_scan_rows')
+        ) AS newest;
+        IF scanned = monitoring_limit('search_scan_rows') AND seen = 0 THEN
+            -- A rare text in a large window: its matches, found through the
+            -- trigram index, then ordered (unless there are more than the cap).
+            SELECT array_agg(m.l) INTO found
+            FROM (
+                SELECT l
+                FROM execution_logs l
+                WHERE (since IS NULL OR l.started_at >= since)
+                  AND (p_until IS NULL OR l.started_at < p_until)
+                  AND (p_status IS NULL OR l.status = p_status)
+                  AND (p_user_id IS NULL OR l.user_id = p_user_id)
+                  AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
+                  AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+                  AND execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                               l.request_message, l.response_message,
+                                               l.error_summary, l.failed_nodes)
+                      ILIKE pattern
+                LIMIT cap + 1
+            ) AS m;
+            found := coalesce(found, '{}');
+            IF cardinality(found) > cap THEN
+                found := NULL;  -- not rare after all: the ordered path, total capped
+                total := cap + 1;
+            ELSE
+                total := cardinality(found);
+            END IF;
+        END IF;
+    END IF;
+
+    -- One row more than the page says whether there is a next page.
+    IF found IS NOT NULL THEN
+        SELECT coalesce(jsonb_agg(execution_summary_json(page.r) ORDER BY page.n)
+                            FILTER (WHERE page.n <= p_limit), '[]'::jsonb),
+               count(*),
+               max(encode_listing_cursor((page.r).started_at, (page.r).id))
+                   FILTER (WHERE page.n = p_limit)
+        INTO logs, page_rows, next_cursor
+        FROM (
+            SELECT l AS r,
+                   row_number() OVER (ORDER BY l.started_at DESC, l.id DESC) - p_offset AS n
+            FROM unnest(found) AS l
+            WHERE (after_at IS NULL OR (l.started_at, l.id) < (after_at, after_id))
+            ORDER BY l.started_at DESC, l.id DESC
+            LIMIT p_limit + 1 OFFSET p_offset
+        ) AS page;
+    ELSE
+        SELECT coalesce(jsonb_agg(execution_summary_json(page.r) ORDER BY page.n)
+                            FILTER (WHERE page.n <= p_limit), '[]'::jsonb),
+               count(*),
+               max(encode_listing_cursor((page.r).started_at, (page.r).id))
+                   FILTER (WHERE page.n = p_limit)
+        INTO logs, page_rows, next_cursor
+        FROM (
+            SELECT l AS r,
+                   row_number() OVER (ORDER BY l.started_at DESC, l.id DESC) - p_offset AS n
+            FROM execution_logs l
+            WHERE (since IS NULL OR l.started_at >= since)
+              AND (p_until IS NULL OR l.started_at < p_until)
+              AND (p_status IS NULL OR l.status = p_status)
+              AND (p_user_id IS NULL OR l.user_id = p_user_id)
+              AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
+              AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+              AND (after_at IS NULL OR (l.started_at, l.id) < (after_at, after_id))
+              AND (pattern IS NULL
+                   OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                               l.request_message, l.response_message,
+                                               l.error_summary, l.failed_nodes)
+                      ILIKE pattern)
+            ORDER BY l.started_at DESC, l.id DESC
+            LIMIT p_limit + 1 OFFSET p_offset
+        ) AS page;
+    END IF;
+
+    IF page_rows <= p_limit THEN
+        next_cursor := NULL;
+    END IF;
+
+    IF total IS NOT NULL THEN
+        NULL;  -- counted above (a rare text)
+    ELSIF p_offset = 0 AND after_at IS NULL AND page_rows <= p_limit THEN
+        total := page_rows;  -- the whole filter fits on this page
+    ELSIF pattern IS NOT NULL THEN
+        -- A search, then: the newest rows were all of the window (exact), or
+        -- the matches among them are a floor.
+        total := seen;
+        floor_only := scanned = monitoring_limit('search_scan_rows');
+    ELSE
+        total := count_listed_executions(since, p_until, p_status, p_user_id, user_pattern,
+                                         p_conversation_id, NULL, cap);
+    END IF;
+
+    RETURN jsonb_build_object(
+        'total', least(total, cap),
+        'total_capped', floor_only OR total > cap,
+        'offset', p_offset,
+        'limit', p_limit,
+        'next_cursor', next_cursor,
+        'logs', logs);
 END;
 $$;
 
@@ -1247,6 +1548,13 @@ CREATE INDEX idx_execution_failed_nodes ON execution_monitor.execution_logs USIN
 
 
 --
+-- Name: idx_execution_search_prefix; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_search_prefix ON execution_monitor.execution_logs USING gin (execution_monitor.execution_search_text_v2((id)::text, (conversation_id)::text, (user_id)::text, request_message, response_message, error_summary, failed_nodes) public.gin_trgm_ops) WITH (gin_pending_list_limit='512');
+
+
+--
 -- Name: idx_execution_search_text; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
@@ -1272,6 +1580,13 @@ CREATE INDEX idx_execution_status_date ON execution_monitor.execution_logs USING
 --
 
 CREATE INDEX idx_execution_user_date ON execution_monitor.execution_logs USING btree (user_id, started_at);
+
+
+--
+-- Name: idx_execution_user_prefix; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_user_prefix ON execution_monitor.execution_logs USING btree (user_id varchar_pattern_ops, started_at);
 
 
 --
@@ -1327,4 +1642,9 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261201000400'),
     ('20261201000401'),
     ('20261201000402'),
-    ('20261201000403');
+    ('20261201000403'),
+    ('20261201000500'),
+    ('20261201000501'),
+    ('20261201000502'),
+    ('20261201000503'),
+    ('20261201000504');
