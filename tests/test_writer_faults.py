@@ -91,9 +91,12 @@ class StoppableServer:
         """Hang the server: its postmaster and every backend stopped (SIGSTOP),
         so connections stay open and nothing answers, not even a cancel."""
         postmaster = psutil.Process(self.server.get_postmaster_info().pid)
-        self.frozen = [postmaster, *postmaster.children(recursive=True)]
-        for process in self.frozen:
-            process.suspend()
+        self.frozen = []
+        for process in [postmaster, *postmaster.children(recursive=True)]:
+            # A backend may end between the listing and its signal: nothing to freeze.
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.suspend()
+                self.frozen.append(process)
 
     def thaw(self) -> None:
         for process in getattr(self, "frozen", []):
