@@ -59,12 +59,13 @@ from langgraph_execution_monitor.events import (
     ExecutionFinished,
     ExecutionStarted,
 )
+from langgraph_execution_monitor.limits import ID_MAX_CHARS
 
 logger = logging.getLogger("langgraph_execution_monitor.capture")
 
 Emit = Callable[[ExecutionEvent], object]  # a return value (enqueue: bool) is ignored
 
-MAX_ID_CHARS = 255
+MAX_ID_CHARS = ID_MAX_CHARS  # one limit for the capture, the SQL and the API
 STREAM_CLOSED = "stream closed before the run finished"
 # Keyword arguments a caller may add to any entry point; never passed to LangGraph.
 RUN_KEYWORDS = ("user_id", "conversation_id", "request_message", "execution_id")

@@ -157,8 +157,6 @@ class Frame:
         self.start = time.perf_counter()
 
 
-RUNTIME_KEY = "__pregel_runtime"  # langgraph._internal._constants.CONFIG_KEY_RUNTIME
-
 current_run: ContextVar[Run | None] = ContextVar("execution_monitor_run", default=None)
 current_frame: ContextVar[Frame | None] = ContextVar("execution_monitor_node", default=None)
 
