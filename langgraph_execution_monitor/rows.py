@@ -124,32 +124,24 @@ def trace_text(trace: Sequence[TraceEntry | dict[str, Any]], clean: TextCleaner)
     out = TraceText()
     entries: list[dict[str, Any]] = []
     dropped = max(0, len(trace) - clean.max_trace_entries)
-    second, prefix = _iso_second
-    if second is None:
-        second = -math.inf
+    max_output = clean.max_output_chars
     for raw in trace[: clean.max_trace_entries] if dropped else trace:
-        if raw.__class__ is TraceEntry:
-            entry = entry_dict(raw, clean.max_output_chars)  # type: ignore[arg-type]
-        elif isinstance(raw, dict):
+        if raw.__class__ is TraceEntry:  # what the monitor records
+            entry = entry_dict(raw, max_output, iso)  # type: ignore[arg-type]
+            if raw.llm_calls:  # type: ignore[union-attr]
+                _add_tokens(out, entry)
+            entries.append(entry)
+            continue
+        if isinstance(raw, dict):  # already in the stored format, float timestamps
             entry = raw.copy()
+            for key in _TIMESTAMP_KEYS:
+                value = entry.get(key)
+                if value.__class__ is float:
+                    entry[key] = iso(value)
+            if entry.get("tokens"):
+                _add_tokens(out, entry)
         else:
             entry = {"node": clean(raw), "status": "unknown"}
-        for key in _TIMESTAMP_KEYS:
-            value = entry.get(key)
-            if value.__class__ is float:
-                fraction = value - second
-                if 0.0 <= fraction < 1.0:
-                    entry[key] = prefix + _ISO_MILLIS[int(fraction * 1000)]
-                else:
-                    entry[key] = iso(value)
-                    if _iso_second[0] is not None:
-                        second, prefix = _iso_second
-        tokens = entry.get("tokens")
-        if tokens:
-            out.input_tokens += tokens.get("input") or 0
-            out.output_tokens += tokens.get("output") or 0
-            out.total_tokens += tokens.get("total") or 0
-            out.llm_calls += len(entry.get("llm_calls") or ()) or 1
         entries.append(entry)
     if dropped:
         entries.append(_marker(dropped, "more entries than the trace keeps"))
@@ -159,6 +151,15 @@ def trace_text(trace: Sequence[TraceEntry | dict[str, Any]], clean: TextCleaner)
         if len(out.text) > clean.max_trace_chars:
             out.text = _shrink(entries, clean)
     return out
+
+
+def _add_tokens(out: TraceText, entry: dict[str, Any]) -> None:
+    tokens = entry.get("tokens")
+    if tokens:
+        out.input_tokens += tokens.get("input") or 0
+        out.output_tokens += tokens.get("output") or 0
+        out.total_tokens += tokens.get("total") or 0
+        out.llm_calls += len(entry.get("llm_calls") or ()) or 1
 
 
 def _marker(dropped: int, why: str) -> dict[str, Any]:

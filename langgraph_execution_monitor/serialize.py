@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -288,13 +288,15 @@ def trimmed_traceback(error: BaseException) -> str:
 
 
 def entry_dict(
-    entry: TraceEntry, max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS
+    entry: TraceEntry,
+    max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
+    stamp: Callable[[float], Any] | None = None,
 ) -> dict[str, Any]:
-    """The stored format of an entry, with float timestamps (the writer makes them
-    ISO-8601): the seed's node, status, execution_time_ms, error (failed entries only)
-    and timestamp (when it ended); then started_at, step, parent, attempt, type,
-    task_id, and where they apply branch, output, error_type, traceback, llm_calls,
-    tokens and cached."""
+    """The stored format of an entry: the seed's node, status, execution_time_ms, error
+    (failed entries only) and timestamp (when it ended); then started_at, step, parent,
+    attempt, type, task_id, and where they apply branch, output, error_type,
+    traceback, llm_calls, tokens and cached. Timestamps are `time.time()` floats, or
+    what ``stamp`` makes of them (the writer's ISO-8601)."""
     start, end, clock = entry.start, entry.end, entry.clock
     out: dict[str, Any] = {
         "node": entry.node,
@@ -303,8 +305,15 @@ def entry_dict(
     }
     if entry.status == "failed":
         out["error"] = entry.error
-    out["timestamp"] = clock + end
-    out["started_at"] = clock + start
+    if stamp is None:
+        out["timestamp"] = clock + end
+        out["started_at"] = clock + start
+    else:
+        ended_at, started_at = clock + end, clock + start
+        out["timestamp"] = ended = stamp(ended_at)
+        # Many entries start and end within the same millisecond: one text for both.
+        same = int(ended_at * 1000) == int(started_at * 1000)
+        out["started_at"] = ended if same else stamp(started_at)
     out["step"] = entry.step
     out["parent"] = entry.parent
     out["attempt"] = entry.attempt

@@ -127,8 +127,15 @@ class WriterStats:
     connected: bool = False
 
 
-# Events converted between two yields to the event loop.
+# Conversion runs on the event loop it shares with requests, in slices: at most
+# CONVERT_SLICE events or CONVERT_SLICE_S of work, then the loop is yielded. While the
+# writer keeps up (fewer than PACE_BELOW events waiting), it also lets CONVERT_PACE_S
+# pass between slices, so that a batch's conversion is spread over several requests
+# instead of landing in one (the p99 of a request that coincides with a batch).
 CONVERT_SLICE = 100
+CONVERT_SLICE_S = 0.0001
+CONVERT_PACE_S = 0.001
+PACE_BELOW = 500
 
 
 PoolFactory = Callable[[], Awaitable[asyncpg.Pool]]
@@ -475,25 +482,62 @@ class LogWriter:
         """With a spool: convert buffered events (in slices) and spool them, into
         `_ready`; until `until` rows are ready, or the buffer is empty."""
         assert self._spool is not None
+        first = True
         while self._buffer and (until is None or len(self._ready) < until):
-            count = min(CONVERT_SLICE, len(self._buffer))
-            taken = [self._buffer.popleft() for _ in range(count)]
-            converted: list[tuple[Row, int]] = []
+            if not first:
+                await self._between_slices()
+            first = False
+            taken = [self._buffer.popleft() for _ in range(min(CONVERT_SLICE, len(self._buffer)))]
+            rows: list[Row] = []
+            unconvertible: list[Any] = []
+            done = self._convert_slice(taken, 0, rows, unconvertible)
+            if done < len(taken):  # the slice's time budget ended it early
+                self._buffer.extendleft(reversed(taken[done:]))
+                del taken[done:]
+            failed = {id(event) for event in unconvertible}
+            converted = [(event, size) for event, size in taken if id(event) not in failed]
             for event, size in taken:
-                try:
-                    converted.append((event_row(event, self._clean), size))
-                except Exception:
-                    logger.exception(
-                        "cannot convert execution event %r", getattr(event, "execution_id", "?")
-                    )
+                if id(event) in failed:
                     self.stats.failed_to_log += 1
                     self._pending -= 1
                     self._pending_bytes -= size
                     self._forget(event)
-            if converted:
-                self._spool_append([row for row, _ in converted])
-                self._ready.extend(converted)
-            await asyncio.sleep(0)
+            if rows:
+                self._spool_append(rows)
+                self._ready.extend(zip(rows, (size for _, size in converted), strict=True))
+
+    def _convert_slice(
+        self,
+        taken: list[tuple[Any, int]],
+        begin: int,
+        rows: list[Row],
+        unconvertible: list[Any],
+    ) -> int:
+        """Convert ``taken[begin:]`` into `rows` until CONVERT_SLICE events or
+        CONVERT_SLICE_S have gone by; returns the index after the last one converted
+        (an event that cannot be converted goes to `unconvertible`)."""
+        deadline = time.perf_counter() + CONVERT_SLICE_S
+        end = min(len(taken), begin + CONVERT_SLICE)
+        clean = self._clean
+        index = begin
+        while index < end:
+            event = taken[index][0]
+            index += 1
+            try:
+                rows.append(event_row(event, clean))
+            except Exception:
+                logger.exception(
+                    "cannot convert execution event %r", getattr(event, "execution_id", "?")
+                )
+                unconvertible.append(event)
+            if time.perf_counter() >= deadline:
+                break
+        return index
+
+    async def _between_slices(self) -> None:
+        """Yield the loop; while the writer keeps up, also let a little time pass."""
+        keeping_up = not self._stopping and self.waiting < PACE_BELOW
+        await asyncio.sleep(CONVERT_PACE_S if keeping_up else 0)
 
     async def _take_ready(self) -> None:
         """With a spool: the next batch from the rows spooled already."""
@@ -527,14 +571,11 @@ class LogWriter:
         try:
             rows: list[Row] = []
             unconvertible: list[Any] = []
-            for begin in range(0, count, CONVERT_SLICE):
+            begin = 0
+            while begin < count:
                 if begin:
-                    await asyncio.sleep(0)
-                converted, failed = event_rows(
-                    [event for event, _ in taken[begin : begin + CONVERT_SLICE]], self._clean
-                )
-                rows.extend(converted)
-                unconvertible.extend(failed)
+                    await self._between_slices()
+                begin = self._convert_slice(taken, begin, rows, unconvertible)
             shards = self._shard(rows)
         except BaseException:
             self._buffer.extendleft(reversed(taken))
@@ -735,12 +776,21 @@ class LogWriter:
             )
 
 
+async def _reset_writer_connection(connection: asyncpg.Connection) -> None:
+    """What a writer connection needs before going back to the pool. asyncpg's default
+    reset is a round trip per batch (unlisten, unlock, reset settings) for state the
+    writer never creates; only a transaction left open by a failure needs undoing."""
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 def writer_pool_factory(database_url: str, size: int) -> PoolFactory:
     """The writer's own pool, separate from the request pool."""
 
     async def create() -> asyncpg.Pool:
         return await asyncpg.create_pool(
             database_url,
+            reset=_reset_writer_connection,
             # 0: no background reconnect attempts (and their tracebacks) while
             # the database is down; the writer's retries reconnect.
             min_size=0,

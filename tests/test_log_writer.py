@@ -17,7 +17,13 @@ import pytest
 from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
 from langgraph_execution_monitor.rows import event_size
 from langgraph_execution_monitor.storage import queries
-from langgraph_execution_monitor.writer import CONVERT_SLICE, LogWriter, writer_pool_factory
+from langgraph_execution_monitor.writer import (
+    CONVERT_PACE_S,
+    CONVERT_SLICE,
+    PACE_BELOW,
+    LogWriter,
+    writer_pool_factory,
+)
 from tests.factories import finished, started, write
 
 MakeWriter = Callable[..., LogWriter]
@@ -417,6 +423,52 @@ async def test_a_big_batch_is_converted_in_slices_that_let_other_tasks_run(
     # 2,000 events in slices of CONVERT_SLICE: the other task ran between every two.
     assert turns >= 2000 // CONVERT_SLICE - 1
     assert sum(len(stack[0]) for stack in writer._work) == 2000
+
+
+async def pauses_between_slices(writer: LogWriter, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The pauses the writer takes between conversion slices of one batch."""
+    pauses: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded(delay: float, *args: Any) -> Any:
+        pauses.append(delay)
+        return await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", recorded)
+    await writer._take_batch()
+    monkeypatch.undo()
+    return pauses
+
+
+async def test_a_writer_that_keeps_up_spreads_a_batch_conversion_over_time(
+    make_writer: MakeWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = make_writer(batch_size=400, start=False)
+    for start, finish in runs(200):
+        writer.enqueue(start)
+        writer.enqueue(finish)
+
+    pauses = await pauses_between_slices(writer, monkeypatch)
+
+    # Nothing else waits: each slice is followed by a short pause, so that the
+    # requests sharing the loop each absorb at most a slice.
+    assert len(pauses) >= 400 // CONVERT_SLICE - 1
+    assert set(pauses) == {CONVERT_PACE_S}
+    assert sum(len(stack[0]) for stack in writer._work) == 400
+
+
+async def test_a_writer_behind_converts_without_pausing(
+    make_writer: MakeWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = make_writer(batch_size=200, start=False)
+    for start, finish in runs(100 + PACE_BELOW):
+        writer.enqueue(start)
+        writer.enqueue(finish)
+
+    pauses = await pauses_between_slices(writer, monkeypatch)
+
+    # More than PACE_BELOW events still wait after this batch: it only yields.
+    assert pauses and set(pauses) == {0}
 
 
 async def test_a_trace_with_too_many_entries_keeps_the_first_and_a_marker(
