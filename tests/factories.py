@@ -1,5 +1,6 @@
 """Execution events for tests, with sensible defaults."""
 
+import random
 import time
 import uuid
 from typing import Any
@@ -90,3 +91,71 @@ async def write(db: queries.Executor, *events: Any) -> int:
     assert not unconvertible
     written, _ = await queries.log_batch_v3(db, columns)
     return written
+
+
+RANDOM_NODES = ("guardrail_check", "intent_classifier", "data_checker", "orchestrator", "writer")
+STATUSES = ("completed", "completed", "completed", "failed", "partial", "interrupted")
+
+
+def random_duration_ms(rng: random.Random) -> float:
+    """Log-uniform from 0.05 ms to 100 s, with a few repeated round values."""
+    if rng.random() < 0.2:
+        return float(rng.choice((0, 10, 250, 1000)))
+    return round(10 ** rng.uniform(-1.3, 5), 3)
+
+
+def random_run(rng: random.Random) -> tuple[ExecutionStarted, ExecutionFinished]:
+    start = started(ago_s=rng.uniform(0, 60 * 3600), user_id=f"u{rng.randrange(5)}")
+    status = rng.choice(STATUSES)
+    failed_nodes: list[str] = []
+    if status in ("failed", "partial"):
+        failed_nodes = rng.sample(RANDOM_NODES, rng.randrange(1, 3))
+    if rng.random() < 0.1:
+        failed_nodes.append(failed_nodes[0] if failed_nodes else "writer")  # named twice
+    trace: list[dict[str, Any]] = []
+    for step in range(rng.randrange(0, 7)):
+        node = rng.choice(RANDOM_NODES)
+        entry: dict[str, Any] = {
+            "node": node,
+            "status": "failed" if node in failed_nodes and rng.random() < 0.7 else "completed",
+            "step": step + 1,
+            "attempt": 1,
+        }
+        if rng.random() < 0.9:
+            entry["execution_time_ms"] = random_duration_ms(rng)
+        if rng.random() < 0.5:
+            tokens = rng.randrange(0, 900)
+            entry["tokens"] = {
+                "input": tokens,
+                "output": tokens // 3,
+                "total": tokens + tokens // 3,
+            }
+            entry["llm_calls"] = [{}]
+        trace.append(entry)
+    finish = finished(
+        start,
+        status=status,
+        duration_s=random_duration_ms(rng) / 1000,
+        trace=trace,
+        failed_nodes=failed_nodes,
+        error_summary="boom" if failed_nodes else None,
+    )
+    return start, finish
+
+
+async def write_shuffled(db: queries.Executor, rng: random.Random, runs: int) -> None:
+    """Starts and finishes of `runs` runs in random batches and order: some finishes
+    before their start, some batches written twice, some runs never finished."""
+    events: list[Any] = []
+    for _ in range(runs):
+        start, finish = random_run(rng)
+        events.append(start)
+        if rng.random() < 0.9:
+            events.append(finish)
+    rng.shuffle(events)
+    while events:
+        size = rng.randrange(1, 40)
+        batch, events = events[:size], events[size:]
+        await write(db, *batch)
+        if rng.random() < 0.2:
+            await write(db, *batch)  # a retried batch
