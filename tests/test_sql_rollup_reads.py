@@ -1,0 +1,145 @@
+"""The stats, the failed-node breakdown and the per-node view read from the rollups give
+the answers of the raw computation: counts, sums, rates and averages exactly,
+percentiles within the histogram's stated error."""
+
+import json
+import random
+
+import asyncpg
+import pytest
+
+from langgraph_execution_monitor.storage import queries
+from tests.factories import finished, started, write, write_shuffled
+
+# The histogram's stated error (migration 20261202000200): within a factor 2^(1/8) of the
+# exact percentile for values of 1 ms and more, within 1 ms below; then the read rounds
+# (stats to whole ms, nodes to 0.001 ms).
+FACTOR = 2 ** (1 / 8)
+
+# The reads as they were before the rollups (migration 20261201000003): the oracle.
+RAW_STATS = """
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE status = 'completed') AS completed,
+       count(*) FILTER (WHERE status = 'failed') AS failed,
+       count(*) FILTER (WHERE status = 'partial') AS partial,
+       count(*) FILTER (WHERE status = 'running') AS running,
+       count(*) FILTER (WHERE status = 'interrupted') AS interrupted,
+       CASE WHEN count(*) = 0 THEN 0.0
+            ELSE round(100.0 * count(*) FILTER (WHERE status = 'completed') / count(*), 2)
+       END AS success_rate,
+       round(avg(total_duration_ms))::integer AS avg_duration_ms,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY total_duration_ms) AS p95,
+       coalesce(sum(input_tokens), 0) AS input_tokens,
+       coalesce(sum(output_tokens), 0) AS output_tokens,
+       coalesce(sum(total_tokens), 0) AS total_tokens
+FROM execution_logs
+WHERE started_at >= $1::timestamptz
+"""
+RAW_BREAKDOWN = """
+SELECT f.node, count(*) AS failed_runs
+FROM execution_logs AS l,
+     LATERAL (SELECT DISTINCT n.value AS node
+              FROM jsonb_array_elements_text(l.failed_nodes) AS n) AS f
+WHERE l.status IN ('failed', 'partial') AND l.started_at >= $1::timestamptz
+GROUP BY f.node
+ORDER BY count(*) DESC, f.node
+"""
+RAW_NODES = """
+SELECT t.entry ->> 'node' AS node,
+       count(*) AS runs,
+       count(*) FILTER (WHERE t.entry ->> 'status' = 'failed') AS failures,
+       round(100.0 * count(*) FILTER (WHERE t.entry ->> 'status' = 'failed') / count(*), 2)
+           AS failure_rate,
+       round(avg((t.entry ->> 'execution_time_ms')::numeric), 3) AS avg_ms,
+       percentile_cont(0.50) WITHIN GROUP
+           (ORDER BY (t.entry ->> 'execution_time_ms')::double precision) AS p50,
+       percentile_cont(0.95) WITHIN GROUP
+           (ORDER BY (t.entry ->> 'execution_time_ms')::double precision) AS p95,
+       percentile_cont(0.99) WITHIN GROUP
+           (ORDER BY (t.entry ->> 'execution_time_ms')::double precision) AS p99
+FROM execution_logs AS l, LATERAL jsonb_array_elements(l.execution_trace) AS t(entry)
+WHERE l.started_at >= $1::timestamptz
+  AND jsonb_typeof(l.execution_trace) = 'array'
+GROUP BY t.entry ->> 'node'
+ORDER BY count(*) DESC, t.entry ->> 'node'
+"""
+
+
+def within_stated_error(estimate: float | None, exact: float | None, rounding: float) -> bool:
+    if exact is None or estimate is None:
+        return estimate is None and exact is None
+    return exact / FACTOR - 1 - rounding <= estimate <= exact * FACTOR + 1 + rounding
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_reads_from_rollups_match_the_raw_computation_on_random_runs(
+    db: asyncpg.Connection, seed: int
+) -> None:
+    await write_shuffled(db, random.Random(seed), 400)
+    # Window starts on an hour boundary, either side of the half hour, and a week back.
+    for hours, minutes in ((1, 0), (1, 10), (7, 29), (24, 31), (59, 50), (168, 17)):
+        async with db.transaction():  # one now() for both sides
+            since = await db.fetchval(
+                "SELECT date_trunc('hour', now(), 'UTC') - make_interval(hours => $1, mins => $2)",
+                hours,
+                -minutes,
+            )
+            stats = json.loads(await db.fetchval("SELECT execution_stats_since($1)::text", since))
+            raw = await db.fetchrow(RAW_STATS, since)
+            raw_breakdown = await db.fetch(RAW_BREAKDOWN, since)
+            breakdown = await db.fetch("SELECT * FROM failed_nodes_breakdown_since($1)", since)
+            nodes = await db.fetch("SELECT * FROM node_performance_since($1)", since)
+            raw_nodes = await db.fetch(RAW_NODES, since)
+        assert stats["total_executions"] == raw["total"] > 0
+        assert stats["by_status"] == {
+            status: raw[status]
+            for status in ("completed", "failed", "partial", "running", "interrupted")
+        }
+        assert stats["success_rate"] == float(raw["success_rate"])
+        assert stats["avg_duration_ms"] == raw["avg_duration_ms"]
+        assert within_stated_error(stats["p95_duration_ms"], raw["p95"], 0.5), (stats, raw)
+        for key in ("input_tokens", "output_tokens", "total_tokens"):
+            assert stats[key] == raw[key]
+        assert stats["failed_nodes_breakdown"] == {r["node"]: r["failed_runs"] for r in breakdown}
+        assert [tuple(r) for r in breakdown] == [tuple(r) for r in raw_breakdown]
+
+        assert [n["node"] for n in nodes] == [r["node"] for r in raw_nodes]
+        for node, exact in zip(nodes, raw_nodes, strict=True):
+            assert tuple(node)[:5] == tuple(exact)[:5]  # node, runs, failures, rate, avg
+            for key, exact_key in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")):
+                assert within_stated_error(float(node[key]), exact[exact_key], 0.0005), (
+                    dict(node),
+                    dict(exact),
+                )
+
+
+async def test_the_public_reads_keep_the_seed_shape(db: asyncpg.Connection) -> None:
+    await write_shuffled(db, random.Random(5), 50)
+    async with db.transaction():
+        stats = json.loads(await queries.execution_stats(db, 24))
+        since_now = json.loads(
+            await db.fetchval("SELECT execution_stats_since(now() - interval '24 hours')::text")
+        )
+        nodes = json.loads(await queries.node_performance(db, 24))
+    assert stats == {"time_range_hours": 24, **since_now}
+    assert list(stats) == list(json.loads(json.dumps(stats)))
+    assert {"total_executions", "by_status", "success_rate", "avg_duration_ms"} <= set(stats)
+    assert set(nodes) == {"time_range_hours", "nodes"}
+    assert set(nodes["nodes"][0]) == {
+        "node",
+        "runs",
+        "failures",
+        "failure_rate",
+        "avg_ms",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+    }
+
+
+async def test_a_percentile_of_one_repeated_value_is_exact(db: asyncpg.Connection) -> None:
+    runs = [started() for _ in range(4)]
+    await write(db, *[finished(r, duration_s=0.25) for r in runs])
+    nodes = {n["node"]: n for n in json.loads(await queries.node_performance(db, 24))["nodes"]}
+    assert float(nodes["guardrail_check"]["p99_ms"]) == 10.0
+    assert json.loads(await queries.execution_stats(db, 24))["p95_duration_ms"] == 250
