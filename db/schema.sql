@@ -207,6 +207,15 @@ $$;
 
 
 --
+-- Name: duration_bucket(numeric); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.duration_bucket(p_ms numeric) RETURNS smallint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN (p_ms < (1)::numeric) THEN 0 ELSE ((LEAST(((1)::double precision + floor((((8)::double precision * ln((p_ms)::double precision)) / ln((2)::double precision)))), (400)::double precision))::smallint)::integer END;
+
+
+--
 -- Name: encode_listing_cursor(timestamp with time zone, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -415,42 +424,99 @@ CREATE FUNCTION execution_monitor.execution_search_text_v2(p_id text, p_conversa
 
 CREATE FUNCTION execution_monitor.execution_stats(p_hours integer DEFAULT 24) RETURNS jsonb
     LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+BEGIN
+    PERFORM check_hours(p_hours);
+    RETURN jsonb_build_object('time_range_hours', p_hours)
+           || execution_stats_since(now() - make_interval(hours => p_hours));
+END;
+$$;
+
+
+--
+-- Name: execution_stats_since(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.execution_stats_since(p_since timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
     SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
     AS $$
 DECLARE
-    since timestamptz;
-    result jsonb;
+    w record := rollup_window(p_since);
+    t record;
+    d record;
 BEGIN
-    PERFORM check_hours(p_hours);
-    since := now() - make_interval(hours => p_hours);
 
-    SELECT jsonb_build_object(
-               'time_range_hours', p_hours,
-               'total_executions', count(*),
-               'by_status', jsonb_build_object(
-                   'completed', count(*) FILTER (WHERE status = 'completed'),
-                   'failed', count(*) FILTER (WHERE status = 'failed'),
-                   'partial', count(*) FILTER (WHERE status = 'partial'),
-                   'running', count(*) FILTER (WHERE status = 'running'),
-                   'interrupted', count(*) FILTER (WHERE status = 'interrupted')),
-               'success_rate', CASE WHEN count(*) = 0 THEN 0.0
-                   ELSE round(100.0 * count(*) FILTER (WHERE status = 'completed') / count(*), 2)
-                   END,
-               'avg_duration_ms', round(avg(total_duration_ms))::integer,
-               'p95_duration_ms', round(percentile_cont(0.95) WITHIN GROUP
-                   (ORDER BY total_duration_ms))::integer,
-               'input_tokens', coalesce(sum(input_tokens), 0),
-               'output_tokens', coalesce(sum(output_tokens), 0),
-               'total_tokens', coalesce(sum(total_tokens), 0))
-    INTO result
-    FROM execution_logs
-    WHERE started_at >= since;
+    SELECT coalesce(sum(p.runs), 0)::bigint AS runs,
+           coalesce(sum(p.completed), 0)::bigint AS completed,
+           coalesce(sum(p.failed), 0)::bigint AS failed,
+           coalesce(sum(p.partial), 0)::bigint AS partial,
+           coalesce(sum(p.running), 0)::bigint AS running,
+           coalesce(sum(p.interrupted), 0)::bigint AS interrupted,
+           coalesce(sum(p.input_tokens), 0)::bigint AS input_tokens,
+           coalesce(sum(p.output_tokens), 0)::bigint AS output_tokens,
+           coalesce(sum(p.total_tokens), 0)::bigint AS total_tokens
+    INTO t
+    FROM (
+        SELECT r.runs, r.completed, r.failed, r.partial, r.running, r.interrupted,
+               r.input_tokens, r.output_tokens, r.total_tokens
+        FROM execution_rollups_hourly AS r
+        WHERE r.hour >= w.rollup_from
+        UNION ALL
+        SELECT w.raw_sign * count(*),
+               w.raw_sign * count(*) FILTER (WHERE l.status = 'completed'),
+               w.raw_sign * count(*) FILTER (WHERE l.status = 'failed'),
+               w.raw_sign * count(*) FILTER (WHERE l.status = 'partial'),
+               w.raw_sign * count(*) FILTER (WHERE l.status = 'running'),
+               w.raw_sign * count(*) FILTER (WHERE l.status = 'interrupted'),
+               w.raw_sign * coalesce(sum(l.input_tokens), 0),
+               w.raw_sign * coalesce(sum(l.output_tokens), 0),
+               w.raw_sign * coalesce(sum(l.total_tokens), 0)
+        FROM execution_logs AS l
+        WHERE l.started_at >= w.raw_from AND l.started_at < w.raw_until
+    ) AS p;
 
-    RETURN result || jsonb_build_object(
+    SELECT array_agg(h.runs ORDER BY h.bucket) AS counts,
+           array_agg(h.duration_ms_sum ORDER BY h.bucket) AS sums,
+           sum(h.runs) AS timed, sum(h.duration_ms_sum) AS total_ms
+    INTO d
+    FROM (
+        SELECT b.bucket, sum(b.runs) AS runs, sum(b.duration_ms_sum) AS duration_ms_sum
+        FROM (
+            SELECT r.bucket, r.runs, r.duration_ms_sum
+            FROM execution_durations_hourly AS r
+            WHERE r.hour >= w.rollup_from
+            UNION ALL
+            SELECT duration_bucket(l.total_duration_ms), w.raw_sign,
+                   w.raw_sign * l.total_duration_ms
+            FROM execution_logs AS l
+            WHERE l.started_at >= w.raw_from AND l.started_at < w.raw_until
+              AND l.total_duration_ms IS NOT NULL
+        ) AS b
+        GROUP BY b.bucket
+        HAVING sum(b.runs) > 0
+    ) AS h;
+
+    RETURN jsonb_build_object(
+        'total_executions', t.runs,
+        'by_status', jsonb_build_object(
+            'completed', t.completed,
+            'failed', t.failed,
+            'partial', t.partial,
+            'running', t.running,
+            'interrupted', t.interrupted),
+        'success_rate', CASE WHEN t.runs = 0 THEN 0.0
+                             ELSE round(100.0 * t.completed / t.runs, 2) END,
+        'avg_duration_ms', round(d.total_ms::numeric / d.timed)::integer,
+        'p95_duration_ms', round(histogram_percentile(d.counts, d.sums, 0.95))::integer,
+        'input_tokens', t.input_tokens,
+        'output_tokens', t.output_tokens,
+        'total_tokens', t.total_tokens,
         'failed_nodes_breakdown',
         (SELECT coalesce(jsonb_object_agg(b.node, b.failed_runs), '{}'::jsonb)
-         FROM failed_nodes_breakdown(p_hours) AS b));
+         FROM failed_nodes_breakdown_since(p_since) AS b));
 END;
 $$;
 
@@ -567,21 +633,49 @@ $$;
 
 
 --
+-- Name: failed_nodes_breakdown_since(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.failed_nodes_breakdown_since(p_since timestamp with time zone) RETURNS TABLE(node text, failed_runs bigint)
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    w record := rollup_window(p_since);
+BEGIN
+    RETURN QUERY
+    SELECT c.node, sum(c.failed_runs)::bigint
+    FROM (
+        SELECT r.node, r.failed_runs
+        FROM node_rollups_hourly AS r
+        WHERE r.hour >= w.rollup_from AND r.failed_runs <> 0
+        UNION ALL
+        SELECT f.node, w.raw_sign
+        FROM execution_logs AS l,
+             LATERAL (SELECT DISTINCT n.value AS node
+                      FROM jsonb_array_elements_text(l.failed_nodes) AS n) AS f
+        WHERE l.status IN ('failed', 'partial')
+          AND l.started_at >= w.raw_from AND l.started_at < w.raw_until
+    ) AS c
+    GROUP BY c.node
+    HAVING sum(c.failed_runs) > 0
+    ORDER BY sum(c.failed_runs) DESC, c.node;
+END;
+$$;
+
+
+--
 -- Name: failed_nodes_breakdown(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
 CREATE FUNCTION execution_monitor.failed_nodes_breakdown(p_hours integer DEFAULT 24) RETURNS TABLE(node text, failed_runs bigint)
     LANGUAGE sql STABLE
-    SET plan_cache_mode TO 'force_custom_plan'
     BEGIN ATOMIC
- SELECT f.node,
-     count(*) AS failed_runs
-    FROM execution_monitor.execution_logs l,
-     LATERAL ( SELECT DISTINCT n.value AS node
-            FROM jsonb_array_elements_text(l.failed_nodes) n(value)) f
-   WHERE (((l.status)::text = ANY ('{failed,partial}'::text[])) AND (l.started_at >= (now() - make_interval(hours => failed_nodes_breakdown.p_hours))))
-   GROUP BY f.node
-   ORDER BY (count(*)) DESC, f.node;
+ SELECT failed_nodes_breakdown_since.node,
+     failed_nodes_breakdown_since.failed_runs
+    FROM execution_monitor.failed_nodes_breakdown_since((now() - make_interval(hours => failed_nodes_breakdown.p_hours))) failed_nodes_breakdown_since(node, failed_runs);
 END;
 
 
@@ -619,6 +713,60 @@ BEGIN
     RETURN stamped;
 END;
 $$;
+
+
+--
+-- Name: histogram_percentile(numeric[], numeric[], double precision); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.histogram_percentile(p_counts numeric[], p_sums numeric[], p_fraction double precision) RETURNS numeric
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+DECLARE
+    n numeric := 0;
+    position numeric;
+    low_rank numeric;
+    high_rank numeric;
+    seen numeric := 0;
+    low_value numeric;
+    high_value numeric;
+    i integer;
+BEGIN
+    FOR i IN 1 .. coalesce(cardinality(p_counts), 0) LOOP
+        IF p_counts[i] > 0 THEN
+            n := n + p_counts[i];
+        END IF;
+    END LOOP;
+    IF n = 0 THEN
+        RETURN NULL;
+    END IF;
+    position := p_fraction::numeric * (n - 1);  -- 0-based rank, as percentile_cont
+    low_rank := floor(position);
+    high_rank := ceil(position);
+    FOR i IN 1 .. cardinality(p_counts) LOOP
+        CONTINUE WHEN p_counts[i] <= 0;
+        IF low_value IS NULL AND low_rank < seen + p_counts[i] THEN
+            low_value := p_sums[i] / p_counts[i];
+        END IF;
+        IF high_rank < seen + p_counts[i] THEN
+            high_value := p_sums[i] / p_counts[i];
+            EXIT;
+        END IF;
+        seen := seen + p_counts[i];
+    END LOOP;
+    RETURN low_value + (position - low_rank) * (high_value - low_value);
+END;
+$$;
+
+
+--
+-- Name: jsonb_number(jsonb); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.jsonb_number(p_value jsonb) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE jsonb_typeof(p_value) WHEN 'number'::text THEN (p_value)::numeric WHEN 'string'::text THEN CASE WHEN ((p_value #>> '{}'::text[]) ~ '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,4})?\s*$'::text) THEN ((p_value #>> '{}'::text[]))::numeric ELSE NULL::numeric END ELSE NULL::numeric END;
 
 
 --
@@ -1255,26 +1403,88 @@ CREATE FUNCTION execution_monitor.log_start(p_id text, p_user_id text, p_request
 
 
 --
+-- Name: node_performance_since(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.node_performance_since(p_since timestamp with time zone) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    w record := rollup_window(p_since);
+BEGIN
+    RETURN QUERY
+    WITH edge AS MATERIALIZED (
+        SELECT e.node, e.status, e.duration_ms
+        FROM execution_logs AS l, trace_node_entries(l.execution_trace) AS e
+        WHERE l.started_at >= w.raw_from AND l.started_at < w.raw_until
+    ),
+    counts AS (
+        SELECT c.node, sum(c.attempts) AS attempts, sum(c.failed_attempts) AS failed_attempts
+        FROM (
+            SELECT r.node, r.attempts, r.failed_attempts
+            FROM node_rollups_hourly AS r
+            WHERE r.hour >= w.rollup_from
+            UNION ALL
+            SELECT e.node, w.raw_sign, CASE WHEN e.status = 'failed' THEN w.raw_sign ELSE 0 END
+            FROM edge AS e
+        ) AS c
+        GROUP BY c.node
+        HAVING sum(c.attempts) > 0
+    ),
+    buckets AS (
+        SELECT b.node, b.bucket, sum(b.attempts) AS attempts,
+               sum(b.duration_ms_sum) AS duration_ms_sum
+        FROM (
+            SELECT r.node, r.bucket, r.attempts, r.duration_ms_sum
+            FROM node_durations_hourly AS r
+            WHERE r.hour >= w.rollup_from
+            UNION ALL
+            SELECT e.node, duration_bucket(e.duration_ms), w.raw_sign, w.raw_sign * e.duration_ms
+            FROM edge AS e
+            WHERE e.duration_ms IS NOT NULL
+        ) AS b
+        GROUP BY b.node, b.bucket
+        HAVING sum(b.attempts) > 0
+    ),
+    histograms AS (
+        SELECT b.node, array_agg(b.attempts ORDER BY b.bucket) AS counts,
+               array_agg(b.duration_ms_sum ORDER BY b.bucket) AS sums,
+               sum(b.attempts) AS timed, sum(b.duration_ms_sum) AS total_ms
+        FROM buckets AS b
+        GROUP BY b.node
+    )
+    SELECT c.node, c.attempts::bigint, c.failed_attempts::bigint,
+           round(100.0 * c.failed_attempts / c.attempts, 2),
+           round(h.total_ms / h.timed, 3),
+           round(histogram_percentile(h.counts, h.sums, 0.50), 3),
+           round(histogram_percentile(h.counts, h.sums, 0.95), 3),
+           round(histogram_percentile(h.counts, h.sums, 0.99), 3)
+    FROM counts AS c
+    LEFT JOIN histograms AS h ON h.node IS NOT DISTINCT FROM c.node
+    ORDER BY c.attempts DESC, c.node;
+END;
+$$;
+
+
+--
 -- Name: node_performance(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
 CREATE FUNCTION execution_monitor.node_performance(p_hours integer DEFAULT 24) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
     LANGUAGE sql STABLE
-    SET plan_cache_mode TO 'force_custom_plan'
     BEGIN ATOMIC
- SELECT (t.entry ->> 'node'::text) AS node,
-     count(*) AS runs,
-     count(*) FILTER (WHERE ((t.entry ->> 'status'::text) = 'failed'::text)) AS failures,
-     round(((100.0 * (count(*) FILTER (WHERE ((t.entry ->> 'status'::text) = 'failed'::text)))::numeric) / (count(*))::numeric), 2) AS round,
-     round(avg(((t.entry ->> 'execution_time_ms'::text))::numeric), 3) AS round,
-     round((percentile_cont((0.50)::double precision) WITHIN GROUP (ORDER BY ((t.entry ->> 'execution_time_ms'::text))::double precision))::numeric, 3) AS round,
-     round((percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((t.entry ->> 'execution_time_ms'::text))::double precision))::numeric, 3) AS round,
-     round((percentile_cont((0.99)::double precision) WITHIN GROUP (ORDER BY ((t.entry ->> 'execution_time_ms'::text))::double precision))::numeric, 3) AS round
-    FROM execution_monitor.execution_logs l,
-     LATERAL jsonb_array_elements(l.execution_trace) t(entry)
-   WHERE ((l.started_at >= (now() - make_interval(hours => node_performance.p_hours))) AND (jsonb_typeof(l.execution_trace) = 'array'::text))
-   GROUP BY (t.entry ->> 'node'::text)
-   ORDER BY (count(*)) DESC, (t.entry ->> 'node'::text);
+ SELECT node_performance_since.node,
+     node_performance_since.runs,
+     node_performance_since.failures,
+     node_performance_since.failure_rate,
+     node_performance_since.avg_ms,
+     node_performance_since.p50_ms,
+     node_performance_since.p95_ms,
+     node_performance_since.p99_ms
+    FROM execution_monitor.node_performance_since((now() - make_interval(hours => node_performance.p_hours))) node_performance_since(node, runs, failures, failure_rate, avg_ms, p50_ms, p95_ms, p99_ms);
 END;
 
 
@@ -1297,6 +1507,172 @@ $$;
 
 
 --
+-- Name: rebuild_rollups(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.rebuild_rollups() RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+DECLARE
+    hour_start timestamptz;
+    counted bigint := 0;
+    n bigint;
+BEGIN
+    TRUNCATE execution_rollups_hourly, execution_durations_hourly, node_rollups_hourly,
+             node_durations_hourly;
+    FOR hour_start IN
+        SELECT DISTINCT date_trunc('hour', l.started_at, 'UTC') FROM execution_logs AS l ORDER BY 1
+    LOOP
+        SELECT rollup_apply(array_agg(1), array_agg(l.started_at), array_agg(l.status::text),
+                            array_agg(l.total_duration_ms), array_agg(l.input_tokens),
+                            array_agg(l.output_tokens), array_agg(l.total_tokens),
+                            array_agg(l.execution_trace), array_agg(l.failed_nodes))
+        INTO n
+        FROM execution_logs AS l
+        WHERE l.started_at >= hour_start AND l.started_at < hour_start + interval '1 hour';
+        counted := counted + n;
+    END LOOP;
+    RETURN counted;
+END;
+$$;
+
+
+--
+-- Name: rollup_apply(integer[], timestamp with time zone[], text[], integer[], integer[], integer[], integer[], jsonb[], jsonb[]); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.rollup_apply(p_signs integer[], p_started_at timestamp with time zone[], p_statuses text[], p_durations integer[], p_input_tokens integer[], p_output_tokens integer[], p_total_tokens integer[], p_traces jsonb[], p_failed_nodes jsonb[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+BEGIN
+    WITH r AS MATERIALIZED (
+        SELECT u.sign, date_trunc('hour', u.started_at, 'UTC') AS hour, u.status, u.duration,
+               u.input_tokens, u.output_tokens, u.total_tokens, u.trace, u.failed
+        FROM unnest(p_signs, p_started_at, p_statuses, p_durations, p_input_tokens,
+                    p_output_tokens, p_total_tokens, p_traces, p_failed_nodes)
+             AS u(sign, started_at, status, duration, input_tokens, output_tokens,
+                  total_tokens, trace, failed)
+    ),
+    runs AS (
+        INSERT INTO execution_rollups_hourly AS t (
+            hour, runs, completed, failed, partial, running, interrupted, input_tokens,
+            output_tokens, total_tokens)
+        SELECT hour, sum(sign),
+               coalesce(sum(sign) FILTER (WHERE status = 'completed'), 0),
+               coalesce(sum(sign) FILTER (WHERE status = 'failed'), 0),
+               coalesce(sum(sign) FILTER (WHERE status = 'partial'), 0),
+               coalesce(sum(sign) FILTER (WHERE status = 'running'), 0),
+               coalesce(sum(sign) FILTER (WHERE status = 'interrupted'), 0),
+               coalesce(sum(sign * input_tokens::bigint), 0),
+               coalesce(sum(sign * output_tokens::bigint), 0),
+               coalesce(sum(sign * total_tokens::bigint), 0)
+        FROM r
+        GROUP BY hour
+        ORDER BY hour
+        ON CONFLICT (hour) DO UPDATE
+            SET runs = t.runs + excluded.runs,
+                completed = t.completed + excluded.completed,
+                failed = t.failed + excluded.failed,
+                partial = t.partial + excluded.partial,
+                running = t.running + excluded.running,
+                interrupted = t.interrupted + excluded.interrupted,
+                input_tokens = t.input_tokens + excluded.input_tokens,
+                output_tokens = t.output_tokens + excluded.output_tokens,
+                total_tokens = t.total_tokens + excluded.total_tokens
+    ),
+    run_durations AS (
+        INSERT INTO execution_durations_hourly AS t (hour, bucket, runs, duration_ms_sum)
+        SELECT hour, duration_bucket(duration), sum(sign), sum(sign * duration::bigint)
+        FROM r
+        WHERE duration IS NOT NULL
+        GROUP BY 1, 2
+        HAVING sum(sign) <> 0
+        ORDER BY 1, 2
+        ON CONFLICT (hour, bucket) DO UPDATE
+            SET runs = t.runs + excluded.runs,
+                duration_ms_sum = t.duration_ms_sum + excluded.duration_ms_sum
+    ),
+    entries AS MATERIALIZED (
+        SELECT r.sign, r.hour, e.*
+        FROM r, trace_node_entries(r.trace) AS e
+        WHERE r.trace IS NOT NULL
+    ),
+    node_counts AS (
+        SELECT hour, node, sign AS attempts,
+               CASE WHEN status = 'failed' THEN sign ELSE 0 END AS failed_attempts,
+               0 AS failed_runs,
+               sign * coalesce(input_tokens, 0) AS input_tokens,
+               sign * coalesce(output_tokens, 0) AS output_tokens,
+               sign * coalesce(total_tokens, 0) AS total_tokens
+        FROM entries
+        UNION ALL
+        -- failed_nodes_breakdown: a node once per failed or partial run naming it
+        SELECT r.hour, f.node, 0, 0, r.sign, 0, 0, 0
+        FROM r, LATERAL (SELECT DISTINCT n.value AS node
+                         FROM jsonb_array_elements_text(r.failed) AS n) AS f
+        WHERE r.status IN ('failed', 'partial') AND jsonb_typeof(r.failed) = 'array'
+    ),
+    nodes AS (
+        INSERT INTO node_rollups_hourly AS t (
+            hour, node, attempts, failed_attempts, failed_runs, input_tokens, output_tokens,
+            total_tokens)
+        SELECT hour, node, sum(attempts), sum(failed_attempts), sum(failed_runs),
+               sum(input_tokens), sum(output_tokens), sum(total_tokens)
+        FROM node_counts
+        GROUP BY hour, node
+        ORDER BY hour, node
+        ON CONFLICT (hour, node) DO UPDATE
+            SET attempts = t.attempts + excluded.attempts,
+                failed_attempts = t.failed_attempts + excluded.failed_attempts,
+                failed_runs = t.failed_runs + excluded.failed_runs,
+                input_tokens = t.input_tokens + excluded.input_tokens,
+                output_tokens = t.output_tokens + excluded.output_tokens,
+                total_tokens = t.total_tokens + excluded.total_tokens
+    )
+    INSERT INTO node_durations_hourly AS t (hour, node, bucket, attempts, duration_ms_sum)
+    SELECT hour, node, duration_bucket(duration_ms), sum(sign), sum(sign * duration_ms)
+    FROM entries
+    WHERE duration_ms IS NOT NULL
+    GROUP BY 1, 2, 3
+    HAVING sum(sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (hour, node, bucket) DO UPDATE
+        SET attempts = t.attempts + excluded.attempts,
+            duration_ms_sum = t.duration_ms_sum + excluded.duration_ms_sum;
+    RETURN coalesce(cardinality(p_signs), 0);
+END;
+$$;
+
+
+--
+-- Name: rollup_window(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.rollup_window(p_since timestamp with time zone, OUT rollup_from timestamp with time zone, OUT raw_from timestamp with time zone, OUT raw_until timestamp with time zone, OUT raw_sign integer) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+DECLARE
+    hour_start timestamptz := date_trunc('hour', p_since, 'UTC');
+BEGIN
+    IF p_since - hour_start < interval '30 minutes' THEN
+        rollup_from := hour_start;
+        raw_from := hour_start;
+        raw_until := p_since;
+        raw_sign := -1;
+    ELSE
+        rollup_from := hour_start + interval '1 hour';
+        raw_from := p_since;
+        raw_until := rollup_from;
+        raw_sign := 1;
+    END IF;
+END;
+$$;
+
+
+--
 -- Name: tg_execution_logs__notify(); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -1313,6 +1689,88 @@ BEGIN
               FROM changed_rows) AS numbered
         GROUP BY chunk_no
     ) AS chunk;
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: tg_execution_logs__rollup_delete(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.tg_execution_logs__rollup_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+BEGIN
+    PERFORM rollup_apply(array_agg(-1), array_agg(o.started_at), array_agg(o.status::text),
+                         array_agg(o.total_duration_ms), array_agg(o.input_tokens),
+                         array_agg(o.output_tokens), array_agg(o.total_tokens),
+                         array_agg(o.execution_trace), array_agg(o.failed_nodes))
+    FROM old_rows AS o
+    HAVING count(*) > 0;
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: tg_execution_logs__rollup_insert(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.tg_execution_logs__rollup_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+BEGIN
+    PERFORM rollup_apply(array_agg(1), array_agg(n.started_at), array_agg(n.status::text),
+                         array_agg(n.total_duration_ms), array_agg(n.input_tokens),
+                         array_agg(n.output_tokens), array_agg(n.total_tokens),
+                         array_agg(n.execution_trace), array_agg(n.failed_nodes))
+    FROM new_rows AS n
+    HAVING count(*) > 0;
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: tg_execution_logs__rollup_truncate(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.tg_execution_logs__rollup_truncate() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+BEGIN
+    TRUNCATE execution_rollups_hourly, execution_durations_hourly, node_rollups_hourly,
+             node_durations_hourly;
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: tg_execution_logs__rollup_update(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.tg_execution_logs__rollup_update() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+BEGIN
+    PERFORM rollup_apply(array_agg(c.sign), array_agg(c.started_at), array_agg(c.status::text),
+                         array_agg(c.total_duration_ms), array_agg(c.input_tokens),
+                         array_agg(c.output_tokens), array_agg(c.total_tokens),
+                         array_agg(c.execution_trace), array_agg(c.failed_nodes))
+    FROM (SELECT 1 AS sign, n.started_at, n.status, n.total_duration_ms, n.input_tokens,
+                 n.output_tokens, n.total_tokens, n.execution_trace, n.failed_nodes
+          FROM new_rows AS n
+          UNION ALL
+          SELECT -1, o.started_at, o.status, o.total_duration_ms, o.input_tokens,
+                 o.output_tokens, o.total_tokens, o.execution_trace, o.failed_nodes
+          FROM old_rows AS o) AS c
+    HAVING count(*) > 0;
     RETURN NULL;
 END;
 $$;
@@ -1355,6 +1813,27 @@ $$;
 
 
 --
+-- Name: trace_node_entries(jsonb); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.trace_node_entries(p_trace jsonb) RETURNS TABLE(node text, status text, duration_ms numeric, input_tokens numeric, output_tokens numeric, total_tokens numeric)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    BEGIN ATOMIC
+ SELECT (e.value ->> 'node'::text),
+     (e.value ->> 'status'::text),
+     execution_monitor.jsonb_number((e.value -> 'execution_time_ms'::text)) AS jsonb_number,
+     execution_monitor.jsonb_number(((e.value -> 'tokens'::text) -> 'input'::text)) AS jsonb_number,
+     execution_monitor.jsonb_number(((e.value -> 'tokens'::text) -> 'output'::text)) AS jsonb_number,
+     execution_monitor.jsonb_number(((e.value -> 'tokens'::text) -> 'total'::text)) AS jsonb_number
+    FROM jsonb_array_elements(
+         CASE
+             WHEN (jsonb_typeof(trace_node_entries.p_trace) = 'array'::text) THEN trace_node_entries.p_trace
+             ELSE '[]'::jsonb
+         END) e(value);
+END;
+
+
+--
 -- Name: conversations; Type: TABLE; Schema: execution_monitor; Owner: -
 --
 
@@ -1362,6 +1841,18 @@ CREATE TABLE execution_monitor.conversations (
     id character varying(255) NOT NULL,
     user_id character varying(255),
     created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: execution_durations_hourly; Type: TABLE; Schema: execution_monitor; Owner: -
+--
+
+CREATE TABLE execution_monitor.execution_durations_hourly (
+    hour timestamp with time zone NOT NULL,
+    bucket smallint NOT NULL,
+    runs bigint DEFAULT 0 NOT NULL,
+    duration_ms_sum bigint DEFAULT 0 NOT NULL
 );
 
 
@@ -1395,6 +1886,24 @@ ALTER SEQUENCE execution_monitor.execution_logs_change_seq OWNED BY execution_mo
 
 
 --
+-- Name: execution_rollups_hourly; Type: TABLE; Schema: execution_monitor; Owner: -
+--
+
+CREATE TABLE execution_monitor.execution_rollups_hourly (
+    hour timestamp with time zone NOT NULL,
+    runs bigint DEFAULT 0 NOT NULL,
+    completed bigint DEFAULT 0 NOT NULL,
+    failed bigint DEFAULT 0 NOT NULL,
+    partial bigint DEFAULT 0 NOT NULL,
+    running bigint DEFAULT 0 NOT NULL,
+    interrupted bigint DEFAULT 0 NOT NULL,
+    input_tokens bigint DEFAULT 0 NOT NULL,
+    output_tokens bigint DEFAULT 0 NOT NULL,
+    total_tokens bigint DEFAULT 0 NOT NULL
+);
+
+
+--
 -- Name: execution_stats_hourly; Type: VIEW; Schema: execution_monitor; Owner: -
 --
 
@@ -1425,6 +1934,19 @@ CREATE VIEW execution_monitor.failed_node_breakdown AS
 
 
 --
+-- Name: node_durations_hourly; Type: TABLE; Schema: execution_monitor; Owner: -
+--
+
+CREATE TABLE execution_monitor.node_durations_hourly (
+    hour timestamp with time zone NOT NULL,
+    node text,
+    bucket smallint NOT NULL,
+    attempts bigint DEFAULT 0 NOT NULL,
+    duration_ms_sum numeric DEFAULT 0 NOT NULL
+);
+
+
+--
 -- Name: node_performance_24h; Type: VIEW; Schema: execution_monitor; Owner: -
 --
 
@@ -1438,6 +1960,22 @@ CREATE VIEW execution_monitor.node_performance_24h AS
     node_performance.p95_ms,
     node_performance.p99_ms
    FROM execution_monitor.node_performance(24) node_performance(node, runs, failures, failure_rate, avg_ms, p50_ms, p95_ms, p99_ms);
+
+
+--
+-- Name: node_rollups_hourly; Type: TABLE; Schema: execution_monitor; Owner: -
+--
+
+CREATE TABLE execution_monitor.node_rollups_hourly (
+    hour timestamp with time zone NOT NULL,
+    node text,
+    attempts bigint DEFAULT 0 NOT NULL,
+    failed_attempts bigint DEFAULT 0 NOT NULL,
+    failed_runs bigint DEFAULT 0 NOT NULL,
+    input_tokens numeric DEFAULT 0 NOT NULL,
+    output_tokens numeric DEFAULT 0 NOT NULL,
+    total_tokens numeric DEFAULT 0 NOT NULL
+);
 
 
 --
@@ -1503,6 +2041,14 @@ ALTER TABLE ONLY execution_monitor.conversations
 
 
 --
+-- Name: execution_durations_hourly execution_durations_hourly_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
+--
+
+ALTER TABLE ONLY execution_monitor.execution_durations_hourly
+    ADD CONSTRAINT execution_durations_hourly_pkey PRIMARY KEY (hour, bucket);
+
+
+--
 -- Name: execution_heartbeats execution_heartbeats_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
 --
 
@@ -1516,6 +2062,30 @@ ALTER TABLE ONLY execution_monitor.execution_heartbeats
 
 ALTER TABLE ONLY execution_monitor.execution_logs
     ADD CONSTRAINT execution_logs_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: execution_rollups_hourly execution_rollups_hourly_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
+--
+
+ALTER TABLE ONLY execution_monitor.execution_rollups_hourly
+    ADD CONSTRAINT execution_rollups_hourly_pkey PRIMARY KEY (hour);
+
+
+--
+-- Name: node_durations_hourly node_durations_hourly_key; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
+--
+
+ALTER TABLE ONLY execution_monitor.node_durations_hourly
+    ADD CONSTRAINT node_durations_hourly_key UNIQUE NULLS NOT DISTINCT (hour, node, bucket);
+
+
+--
+-- Name: node_rollups_hourly node_rollups_hourly_key; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
+--
+
+ALTER TABLE ONLY execution_monitor.node_rollups_hourly
+    ADD CONSTRAINT node_rollups_hourly_key UNIQUE NULLS NOT DISTINCT (hour, node);
 
 
 --
@@ -1604,6 +2174,34 @@ CREATE TRIGGER execution_logs_notify_update AFTER UPDATE ON execution_monitor.ex
 
 
 --
+-- Name: execution_logs execution_logs_rollup_delete; Type: TRIGGER; Schema: execution_monitor; Owner: -
+--
+
+CREATE TRIGGER execution_logs_rollup_delete AFTER DELETE ON execution_monitor.execution_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_monitor.tg_execution_logs__rollup_delete();
+
+
+--
+-- Name: execution_logs execution_logs_rollup_insert; Type: TRIGGER; Schema: execution_monitor; Owner: -
+--
+
+CREATE TRIGGER execution_logs_rollup_insert AFTER INSERT ON execution_monitor.execution_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_monitor.tg_execution_logs__rollup_insert();
+
+
+--
+-- Name: execution_logs execution_logs_rollup_truncate; Type: TRIGGER; Schema: execution_monitor; Owner: -
+--
+
+CREATE TRIGGER execution_logs_rollup_truncate AFTER TRUNCATE ON execution_monitor.execution_logs FOR EACH STATEMENT EXECUTE FUNCTION execution_monitor.tg_execution_logs__rollup_truncate();
+
+
+--
+-- Name: execution_logs execution_logs_rollup_update; Type: TRIGGER; Schema: execution_monitor; Owner: -
+--
+
+CREATE TRIGGER execution_logs_rollup_update AFTER UPDATE ON execution_monitor.execution_logs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_monitor.tg_execution_logs__rollup_update();
+
+
+--
 -- Name: execution_logs execution_logs_conversation_id_fkey; Type: FK CONSTRAINT; Schema: execution_monitor; Owner: -
 --
 
@@ -1647,4 +2245,8 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261201000501'),
     ('20261201000502'),
     ('20261201000503'),
-    ('20261201000504');
+    ('20261201000504'),
+    ('20261202000200'),
+    ('20261202000201'),
+    ('20261202000202'),
+    ('20261202000203');
