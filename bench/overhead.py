@@ -302,7 +302,7 @@ class Workload:
         elif variant == "otel":
             self.provider.force_flush()
         elif variant == "langsmith":
-            self.langsmith.flush()
+            await asyncio.to_thread(self.langsmith.flush, 30)  # its tracer may need the loop
         cpu.append((time.process_time() - began) / count * 1e6)
         self.graph.__class__ = self.classes["plain"]
 
