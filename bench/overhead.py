@@ -297,12 +297,16 @@ class Workload:
             if variant == "otel" and self.instrumentor is not None:
                 self.instrumentor.uninstrument()
         # The block's background work, counted in its CPU time.
+        drain_began = time.monotonic()
         if variant == "monitor":
             await written(self.writer)
         elif variant == "otel":
             self.provider.force_flush()
         elif variant == "langsmith":
             await asyncio.to_thread(self.langsmith.flush, 30)  # its tracer may need the loop
+        drained_s = time.monotonic() - drain_began
+        if drained_s > 1:
+            print(f"{self.name}/{variant}: background work took {drained_s:.1f} s", file=sys.stderr)
         cpu.append((time.process_time() - began) / count * 1e6)
         self.graph.__class__ = self.classes["plain"]
 

@@ -28,6 +28,7 @@ from langgraph_execution_monitor.serialize import (
     request_text,
     response_text,
     to_json,
+    to_json_uncapped,
 )
 
 logger = logging.getLogger("langgraph_execution_monitor.writer")
@@ -37,6 +38,8 @@ COLUMNS = 16
 
 DEFAULT_MAX_TRACE_CHARS = 1_048_576
 DEFAULT_MAX_TRACE_ENTRIES = 2_000
+# Traces up to this many entries are first tried in one encoding (see `_at_once`).
+AT_ONCE_MAX_ENTRIES = 64
 
 # Rough per-event overhead beyond its text, for the byte bound.
 EVENT_BASE_BYTES = 256
@@ -125,6 +128,12 @@ def trace_text(trace: Sequence[TraceEntry | dict[str, Any]], clean: TextCleaner)
     entries: list[dict[str, Any]] = []
     dropped = max(0, len(trace) - clean.max_trace_entries)
     max_output = clean.max_output_chars
+    if len(trace) <= min(AT_ONCE_MAX_ENTRIES, clean.max_trace_entries):
+        text = _at_once(trace, out, clean)
+        if text is not None:
+            out.text = text
+            return out
+        out = TraceText()
     for raw in trace[: clean.max_trace_entries] if dropped else trace:
         if raw.__class__ is TraceEntry:  # what the monitor records
             entry = entry_dict(raw, max_output, iso)  # type: ignore[arg-type]
@@ -151,6 +160,31 @@ def trace_text(trace: Sequence[TraceEntry | dict[str, Any]], clean: TextCleaner)
         if len(out.text) > clean.max_trace_chars:
             out.text = _shrink(entries, clean)
     return out
+
+
+def _at_once(
+    trace: Sequence[TraceEntry | dict[str, Any]], out: TraceText, clean: TextCleaner
+) -> str | None:
+    """The usual trace (the monitor's entries, small outputs, plain text) in one
+    encoding: None when it is not that trace, and the careful path must run. A text
+    no longer than an output's cap holds no output over that cap."""
+    entries = []
+    for raw in trace:
+        if raw.__class__ is not TraceEntry:
+            return None
+        entry = entry_dict(raw, None, iso, encode_output=False)  # type: ignore[arg-type]
+        if raw.llm_calls:  # type: ignore[union-attr]
+            _add_tokens(out, entry)
+        entries.append(entry)
+    try:
+        text = to_json_uncapped(entries)
+    except Exception:
+        return None
+    cap = clean.max_output_chars
+    limit = clean.max_trace_chars if cap is None else min(cap, clean.max_trace_chars)
+    if len(text) > limit or "\\u0000" in text:
+        return None
+    return text
 
 
 def _add_tokens(out: TraceText, entry: dict[str, Any]) -> None:

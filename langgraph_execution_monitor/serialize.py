@@ -96,6 +96,12 @@ def to_json(value: Any, max_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS) -> str
     return text
 
 
+def to_json_uncapped(value: Any) -> str:
+    """`to_json` without its cap and its repairs: raises where `to_json` would repair
+    (a cycle, lone surrogates, an unreadable value); the caller falls back to it."""
+    return orjson.dumps(value, default=_default, option=_OPTIONS).decode()
+
+
 def _careful_json(value: Any, error: Exception) -> str:
     try:  # lone surrogates: encode with replacement, then try again
         return orjson.dumps(_scrub(value, 0), default=_default, option=_OPTIONS).decode()
@@ -291,40 +297,64 @@ def entry_dict(
     entry: TraceEntry,
     max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
     stamp: Callable[[float], Any] | None = None,
+    *,
+    encode_output: bool = True,
 ) -> dict[str, Any]:
     """The stored format of an entry: the seed's node, status, execution_time_ms, error
     (failed entries only) and timestamp (when it ended); then started_at, step, parent,
     attempt, type, task_id, and where they apply branch, output, error_type,
     traceback, llm_calls, tokens and cached. Timestamps are `time.time()` floats, or
-    what ``stamp`` makes of them (the writer's ISO-8601)."""
-    start, end, clock = entry.start, entry.end, entry.clock
-    out: dict[str, Any] = {
-        "node": entry.node,
-        "status": entry.status,
-        "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
-    }
-    if entry.status == "failed":
-        out["error"] = entry.error
+    what ``stamp`` makes of them (the writer's ISO-8601). With ``encode_output`` false
+    the output stays the object itself, for a caller that encodes the whole trace at
+    once with `to_json_uncapped` and checks the cap itself."""
+    (node, status, start, end, clock, error, step, parent, attempt, kind, task_id) = entry[:11]
     if stamp is None:
-        out["timestamp"] = clock + end
-        out["started_at"] = clock + start
+        ended: Any = clock + end
+        began: Any = clock + start
     else:
         ended_at, started_at = clock + end, clock + start
-        out["timestamp"] = ended = stamp(ended_at)
+        ended = stamp(ended_at)
         # Many entries start and end within the same millisecond: one text for both.
         same = int(ended_at * 1000) == int(started_at * 1000)
-        out["started_at"] = ended if same else stamp(started_at)
-    out["step"] = entry.step
-    out["parent"] = entry.parent
-    out["attempt"] = entry.attempt
-    out["type"] = entry.kind
-    out["task_id"] = entry.task_id
+        began = ended if same else stamp(started_at)
+    # One literal per shape (the key order is the stored order).
+    if status == "failed":
+        out: dict[str, Any] = {
+            "node": node,
+            "status": status,
+            "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
+            "error": error,
+            "timestamp": ended,
+            "started_at": began,
+            "step": step,
+            "parent": parent,
+            "attempt": attempt,
+            "type": kind,
+            "task_id": task_id,
+        }
+    else:
+        out = {
+            "node": node,
+            "status": status,
+            "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
+            "timestamp": ended,
+            "started_at": began,
+            "step": step,
+            "parent": parent,
+            "attempt": attempt,
+            "type": kind,
+            "task_id": task_id,
+        }
     if entry.branch is not None:
         out["branch"] = entry.branch
     if entry.cached:
         out["cached"] = True
     if entry.output is not None:
-        out["output"] = orjson.Fragment(to_json(entry.output, max_output_chars))
+        out["output"] = (
+            orjson.Fragment(to_json(entry.output, max_output_chars))
+            if encode_output
+            else entry.output
+        )
     if entry.exception is not None and entry.status == "failed":
         out["error_type"] = type(entry.exception).__name__
         out["traceback"] = trimmed_traceback(entry.exception)

@@ -136,6 +136,8 @@ CONVERT_SLICE = 100
 CONVERT_SLICE_S = 0.0001
 CONVERT_PACE_S = 0.001
 PACE_BELOW = 500
+# Batches smaller than this are written by one statement, not one per connection.
+SHARD_MIN_ROWS = 200
 
 
 PoolFactory = Callable[[], Awaitable[asyncpg.Pool]]
@@ -461,8 +463,9 @@ class LogWriter:
         self._replay_done = True
 
     def _shard(self, rows: list[Row]) -> list[list[Row]]:
-        """Rows by connection: a run's events always go through the same one."""
-        if self.connections == 1:
+        """Rows by connection: a run's events always go through the same one. A small
+        batch goes whole through one: a second statement would cost more than it saves."""
+        if self.connections == 1 or len(rows) < SHARD_MIN_ROWS:
             return [rows]
         shards: list[list[Row]] = [[] for _ in range(self.connections)]
         for row in rows:
