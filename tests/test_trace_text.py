@@ -50,7 +50,9 @@ def test_a_usual_trace_stores_what_the_entry_by_entry_encoding_stores() -> None:
     now = time.perf_counter()
     trace = [
         entry("guardrail", output={"n": 1, "when": b"bytes", "ids": {1, 2}}),
-        entry("agent", output={"messages": [answer]}, llm_calls=[LLMCall("m", answer, now, now, None)]),
+        entry(
+            "agent", output={"messages": [answer]}, llm_calls=[LLMCall("m", answer, now, now, None)]
+        ),
         entry("tools", status="failed", error="bad input", exception=failure()),
         entry("writer", kind="task", task_id="t-1", branch=2, output="done"),
         entry("cached", cached=True, output=None),
