@@ -34,7 +34,7 @@ def child(workload: str, variant: str, runs: int) -> None:
     import bench.overhead
     from bench.overhead import react, trivial
     from langgraph_execution_monitor.capture import ExecutionMonitor
-    from langgraph_execution_monitor.rows import TextCleaner, event_rows, rows_to_columns
+    from langgraph_execution_monitor.rows import TextCleaner, event_rows, rows_to_json
     from langgraph_execution_monitor.writer import LogWriter
 
     graph = trivial() if workload == "trivial" else react()
@@ -84,7 +84,7 @@ def child(workload: str, variant: str, runs: int) -> None:
                 await graph.ainvoke(given(), config)
             if events and index % 20 == 19:  # the writer converts a batch at a time
                 rows, _ = event_rows(events, clean)  # type: ignore[arg-type]
-                rows_to_columns(rows)
+                rows_to_json(rows)
                 events.clear()
         if provider is not None:
             provider.force_flush()

@@ -21,11 +21,17 @@ than the overheads measured):
   database on DATABASE_URL's server (or an embedded one), sharing the event loop as
   it does in an app;
 - capture (diagnostic, no target): the monitor with a sink that does nothing;
-- otel: OpenTelemetry SDK, `BatchSpanProcessor` + in-memory exporter. Trivial: a span
-  per node plus a root span. React: OpenInference's LangChain instrumentor (a span
-  per chain, model and tool run; how OpenTelemetry users trace LangGraph);
+- otel: OpenTelemetry as it is deployed: the SDK's `BatchSpanProcessor` exporting with
+  OTLP/HTTP (protobuf) to a local sink. Trivial: a span per node plus a root span.
+  React: OpenInference's LangChain instrumentor (a span per chain, model and tool run;
+  how OpenTelemetry users trace LangGraph);
+- otel-sdk (diagnostic): the same spans into the SDK's in-memory exporter: what
+  OpenTelemetry costs before any export, its floor;
 - langsmith: LangSmith's `LangChainTracer` (its client batching runs in a background
-  thread) sending to a local HTTP sink, a separate process on 127.0.0.1 answering 200.
+  thread) sending to the local sink.
+
+The sink is a separate process on 127.0.0.1 answering 200 to every request (its CPU is
+not the tracers').
 
 They run interleaved: each round runs a block of `--runs` of each variant in a
 rotating order, every run timed alone. After its block each variant finishes its
@@ -58,6 +64,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt import create_react_agent
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -73,7 +80,7 @@ P99_TARGET_PCT = 10.0
 OTEL_RATIO_TARGET = 0.25
 LANGSMITH_RATIO_TARGET = 0.10
 ENQUEUE_P99_TARGET_US = 20.0
-VARIANTS = ("plain", "monitor", "capture", "otel", "langsmith")
+VARIANTS = ("plain", "monitor", "capture", "otel", "otel-sdk", "langsmith")
 
 Run = Callable[[], Awaitable[Any]]
 
@@ -180,7 +187,8 @@ class _Sink(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         _Sink.requests += 1
-        self._answer(b"{}")
+        # OTLP's answer is a protobuf message; empty is a full success.
+        self._answer(b"" if self.path == "/v1/traces" else b"{}")
 
     do_GET = do_POST = do_PATCH = do_PUT = _ok
 
@@ -236,9 +244,15 @@ class Workload:
         self.name = name
         self.writer = writer
         self.exporter = InMemorySpanExporter()
-        self.provider = TracerProvider()
-        self.provider.add_span_processor(BatchSpanProcessor(self.exporter))
-        self.tracer = self.provider.get_tracer("bench.overhead")
+        self.providers = {"otel": TracerProvider(), "otel-sdk": TracerProvider()}
+        self.providers["otel"].add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{sink_url}/v1/traces"))
+        )
+        self.providers["otel-sdk"].add_span_processor(BatchSpanProcessor(self.exporter))
+        self.tracers = {
+            variant: provider.get_tracer("bench.overhead")
+            for variant, provider in self.providers.items()
+        }
         self.instrumentor: Any = None
         from langchain_core.tracers.langchain import LangChainTracer
 
@@ -265,17 +279,23 @@ class Workload:
         config = {"configurable": {"thread_id": "bench", "user_id": "bench"}}
         smith_config = {**config, "callbacks": callbacks}
 
-        async def otel() -> Any:
-            if self.instrumentor is not None:
-                return await graph.ainvoke(given(), config)
-            with self.tracer.start_as_current_span("graph run"):
-                return await graph.ainvoke(given(), config)
+        def otel(variant: str) -> Run:
+            tracer = self.tracers[variant]
+
+            async def run() -> Any:
+                if self.instrumentor is not None:
+                    return await graph.ainvoke(given(), config)
+                with tracer.start_as_current_span("graph run"):
+                    return await graph.ainvoke(given(), config)
+
+            return run
 
         self.runs: dict[str, Run] = {
             "plain": lambda: graph.ainvoke(given(), config),
             "monitor": lambda: graph.ainvoke(given(), config),
             "capture": lambda: graph.ainvoke(given(), config),
-            "otel": otel,
+            "otel": otel("otel"),
+            "otel-sdk": otel("otel-sdk"),
             "langsmith": lambda: graph.ainvoke(given(), smith_config),
         }
 
@@ -284,24 +304,25 @@ class Workload:
     ) -> None:
         global otel_tracer
         self.graph.__class__ = self.classes.get(variant, self.classes["plain"])
-        if variant == "otel":
+        provider = self.providers.get(variant)
+        if provider is not None:
             if self.instrumentor is not None:  # OpenInference patches LangChain globally
-                self.instrumentor.instrument(tracer_provider=self.provider)
+                self.instrumentor.instrument(tracer_provider=provider)
             else:
-                otel_tracer = self.tracer
+                otel_tracer = self.tracers[variant]
         began = time.process_time()
         try:
             await timed(self.runs[variant], count, into)
         finally:
             otel_tracer = None
-            if variant == "otel" and self.instrumentor is not None:
+            if provider is not None and self.instrumentor is not None:
                 self.instrumentor.uninstrument()
         # The block's background work, counted in its CPU time.
         drain_began = time.monotonic()
         if variant == "monitor":
             await written(self.writer)
-        elif variant == "otel":
-            self.provider.force_flush()
+        elif provider is not None:
+            provider.force_flush()
         elif variant == "langsmith":
             await asyncio.to_thread(self.langsmith.flush, 30)  # its tracer may need the loop
         drained_s = time.monotonic() - drain_began
@@ -336,7 +357,8 @@ async def measure(url: str, rounds: int, runs: int, workloads: list[str]) -> dic
                     await workload.run_block(variant, runs, samples[variant], cpu[variant])
                 workload.exporter.clear()  # the in-memory exporter keeps every span otherwise
                 gc.collect()
-            workload.provider.shutdown()
+            for provider in workload.providers.values():
+                provider.shutdown()
             results[name] = {"latency": samples, "cpu": cpu}
 
         # The hot path itself: writer.enqueue timed inside monitored runs.
@@ -403,6 +425,7 @@ def report(result: dict[str, Any], rounds: int, runs: int) -> None:
         pct99 = (p99["monitor"] - base99) / base99 * 100
         added = cpu["monitor"] - base_cpu
         otel_ratio = added / (cpu["otel"] - base_cpu)
+        sdk_ratio = added / (cpu["otel-sdk"] - base_cpu)
         smith_ratio = added / (cpu["langsmith"] - base_cpu)
         if name == "trivial":
             targets.append(
@@ -423,10 +446,16 @@ def report(result: dict[str, Any], rounds: int, runs: int) -> None:
                 verdict(pct99 <= P99_TARGET_PCT),
             ),
             (
-                f"{name}: monitor / OpenTelemetry added CPU",
+                f"{name}: monitor / OpenTelemetry (OTLP export) added CPU",
                 f"{otel_ratio:.3f}",
                 f"<= {OTEL_RATIO_TARGET}",
                 verdict(otel_ratio <= OTEL_RATIO_TARGET),
+            ),
+            (
+                f"{name}: monitor / OpenTelemetry SDK alone (no export)",
+                f"{sdk_ratio:.3f}",
+                "(diagnostic)",
+                "",
             ),
             (
                 f"{name}: monitor / LangSmith added CPU",

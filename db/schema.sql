@@ -1371,6 +1371,65 @@ $$;
 
 
 --
+-- Name: log_batch_v4(jsonb); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.log_batch_v4(p_events jsonb, OUT written integer, OUT replaced_stale integer) RETURNS record
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    AS $$
+DECLARE
+    bad bigint;
+BEGIN
+    IF p_events IS NULL OR jsonb_typeof(p_events) <> 'array' THEN
+        RAISE EXCEPTION 'log_batch_v4: the events must be a JSON array, got %',
+            coalesce(jsonb_typeof(p_events), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT t.ord INTO bad
+    FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(e, ord)
+    WHERE jsonb_typeof(t.e) <> 'array' OR jsonb_array_length(t.e) <> 16
+    ORDER BY t.ord
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'log_batch_v4: event % of % is not an array of 16 values',
+            bad, jsonb_array_length(p_events)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    SELECT v3.written, v3.replaced_stale
+    INTO written, replaced_stale
+    FROM (
+        SELECT
+            coalesce(array_agg(e ->> 0 ORDER BY ord), '{}'),
+            coalesce(array_agg(e ->> 1 ORDER BY ord), '{}'),
+            coalesce(array_agg(e ->> 2 ORDER BY ord), '{}'),
+            coalesce(array_agg(e ->> 3 ORDER BY ord), '{}'),
+            coalesce(array_agg((e ->> 4)::double precision ORDER BY ord), '{}'),
+            coalesce(array_agg(e ->> 5 ORDER BY ord), '{}'),
+            coalesce(array_agg((e ->> 6)::double precision ORDER BY ord), '{}'),
+            coalesce(array_agg(e ->> 7 ORDER BY ord), '{}'),
+            coalesce(array_agg(nullif(e -> 8, 'null') ORDER BY ord), '{}'),
+            coalesce(array_agg(nullif(e -> 9, 'null') ORDER BY ord), '{}'),
+            coalesce(array_agg(e ->> 10 ORDER BY ord), '{}'),
+            coalesce(array_agg(nullif(e -> 11, 'null') ORDER BY ord), '{}'),
+            coalesce(array_agg((e ->> 12)::integer ORDER BY ord), '{}'),
+            coalesce(array_agg((e ->> 13)::integer ORDER BY ord), '{}'),
+            coalesce(array_agg((e ->> 14)::integer ORDER BY ord), '{}'),
+            coalesce(array_agg((e ->> 15)::integer ORDER BY ord), '{}')
+        FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(e, ord)
+    ) AS a(ids, conversation_ids, user_ids, request_messages, started_at, statuses,
+           completed_at, response_messages, execution_traces, failed_nodes, error_summaries,
+           inputs, input_tokens, output_tokens, total_tokens, llm_calls),
+    LATERAL log_batch_v3(ids, conversation_ids, user_ids, request_messages, started_at,
+                         statuses, completed_at, response_messages, execution_traces,
+                         failed_nodes, error_summaries, inputs, input_tokens, output_tokens,
+                         total_tokens, llm_calls) AS v3;
+END;
+$$;
+
+
+--
 -- Name: log_finish(text, text, text, text, timestamp with time zone, text, jsonb, jsonb, text, text, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -2249,4 +2308,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261202000200'),
     ('20261202000201'),
     ('20261202000202'),
-    ('20261202000203');
+    ('20261202000203'),
+    ('20261202000400');

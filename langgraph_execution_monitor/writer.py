@@ -4,7 +4,7 @@ The hot path calls `enqueue`, which only appends to a bounded in-memory buffer
 (bounded by count and by bytes, counting events not yet written; past it,
 events are dropped and counted). A task owned by the app's lifespan takes
 batches (as soon as `batch_size` events wait, else every `flush_interval_s`),
-turns each event into a row of `log_batch_v3` (`rows.py`: cleaning text,
+turns each event into a row of `log_batch_v4` (`rows.py`: cleaning text,
 truncating, serialising the trace; in slices, so the event loop is never held
 long) and writes the batch in one round trip per connection:
 rows are sharded by execution id over the writer's own small pool, so a run's
@@ -73,7 +73,7 @@ from langgraph_execution_monitor.rows import (
     event_row,
     event_rows,
     event_size,
-    rows_to_columns,
+    rows_to_json,
 )
 from langgraph_execution_monitor.serialize import DEFAULT_MAX_OUTPUT_CHARS
 from langgraph_execution_monitor.spool import Spool
@@ -667,7 +667,7 @@ class LogWriter:
         pool = await self._get_pool()
         began = time.perf_counter()
         try:
-            changed, replaced = await queries.log_batch_v3(pool, rows_to_columns(rows))
+            changed, replaced = await queries.log_batch_v4(pool, rows_to_json(rows))
         except Exception as error:
             if needs_new_connections(error) and self._pool is pool and self.owns_pool:
                 # Start over with fresh connections (the other shard retries too).

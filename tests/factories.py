@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
-from langgraph_execution_monitor.rows import TextCleaner, batch_columns
+from langgraph_execution_monitor.rows import TextCleaner, event_rows, rows_to_json
 from langgraph_execution_monitor.storage import queries
 
 # The seed's listing row, key for key (the detail adds "execution_trace").
@@ -87,9 +87,9 @@ def finished(
 
 async def write(db: queries.Executor, *events: Any) -> int:
     """Write events in one batch, as the background writer does; the rows written."""
-    columns, unconvertible = batch_columns(list(events), TextCleaner(65_536))
+    rows, unconvertible = event_rows(list(events), TextCleaner(65_536))
     assert not unconvertible
-    written, _ = await queries.log_batch_v3(db, columns)
+    written, _ = await queries.log_batch_v4(db, rows_to_json(rows))
     return written
 
 

@@ -250,16 +250,16 @@ async def test_an_event_that_cannot_be_converted_is_counted_as_failed_to_log(
 async def test_a_retry_after_a_connection_error_does_not_write_or_count_anything_twice(
     make_writer: MakeWriter, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_log_batch = queries.log_batch_v3
+    real_log_batch = queries.log_batch_v4
     calls: list[int] = []
 
-    async def log_batch_failing_once_mid_split(pool: Any, columns: Any) -> tuple[int, int]:
-        calls.append(len(columns[0]))
+    async def log_batch_failing_once_mid_split(pool: Any, events: str) -> tuple[int, int]:
+        calls.append(len(json.loads(events)))
         if len(calls) == 3:  # whole batch refused, first half written, then this
             raise ConnectionResetError("connection lost (simulated)")
-        return await real_log_batch(pool, columns)
+        return await real_log_batch(pool, events)
 
-    monkeypatch.setattr(queries, "log_batch_v3", log_batch_failing_once_mid_split)
+    monkeypatch.setattr(queries, "log_batch_v4", log_batch_failing_once_mid_split)
     writer = make_writer(start=False, connections=1)
     events = [started() for _ in range(7)] + [started("y" * 300)]
     for event in events:

@@ -22,8 +22,8 @@ from tests.factories import finished, started
 WRITER_BACKENDS = """
     SELECT pid FROM pg_stat_activity
     WHERE application_name = 'execution-log-writer' AND datname = current_database()"""
-HIDE_WRITE_FUNCTION = "ALTER FUNCTION log_batch_v3 RENAME TO log_batch_v3_hidden"
-RESTORE_WRITE_FUNCTION = "ALTER FUNCTION log_batch_v3_hidden RENAME TO log_batch_v3"
+HIDE_WRITE_FUNCTION = "ALTER FUNCTION log_batch_v4 RENAME TO log_batch_v4_hidden"
+RESTORE_WRITE_FUNCTION = "ALTER FUNCTION log_batch_v4_hidden RENAME TO log_batch_v4"
 
 MakeWriter = Callable[..., LogWriter]
 
@@ -164,13 +164,13 @@ async def test_a_lock_timeout_is_retried_as_transient_and_everything_written(
     assert await db.fetchval("SELECT count(*) FROM execution_logs") == 20
 
 
-async def test_a_value_asyncpg_cannot_encode_loses_only_its_own_event(
+async def test_a_value_the_database_cannot_store_loses_only_its_own_event(
     make_writer: MakeWriter, db: asyncpg.Connection
 ) -> None:
     writer = make_writer(connections=1)
     good = [started() for _ in range(9)]
     bad = started()
-    # Tokens past int4: asyncpg refuses to encode the argument, client-side.
+    # Tokens past int4: refused when the batch is unpacked (class 22, a data error).
     trace = [{"node": "llm", "status": "completed", "tokens": {"input": 10**12}}]
     for start in good:
         writer.enqueue(finished(start))
@@ -178,7 +178,7 @@ async def test_a_value_asyncpg_cannot_encode_loses_only_its_own_event(
     await eventually(lambda: writer.stats.written + writer.stats.failed_to_log == 10)
     assert (writer.stats.written, writer.stats.failed_to_log) == (9, 1)
     assert (writer.stats.retries, writer.stats.permanent_errors) == (0, 0)
-    assert writer.stats.last_error is not None and "DataError" in writer.stats.last_error
+    assert writer.stats.last_error is not None and "[22003]" in writer.stats.last_error
     stored = {r["id"] for r in await db.fetch("SELECT id FROM execution_logs")}
     assert stored == {start.execution_id for start in good}
 

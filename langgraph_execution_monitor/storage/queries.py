@@ -47,6 +47,13 @@ async def log_batch_v3(db: Executor, columns: Sequence[Sequence[Any]]) -> tuple[
     return row[0], row[1]
 
 
+async def log_batch_v4(db: Executor, events: str) -> tuple[int, int]:
+    """`events`: a JSON array of events, each an array of log_batch_v3's 16 values in
+    its parameter order (`rows.rows_to_json`). Returns as `log_batch_v3`."""
+    row = await db.fetchrow(SQL["log_batch_v4"], events)
+    return row[0], row[1]
+
+
 async def heartbeat_executions(db: Executor, ids: Sequence[str]) -> int:
     return await db.fetchval(SQL["heartbeat_executions"], list(ids))
 

@@ -81,3 +81,8 @@ SELECT execution_monitor.close_stale_executions(make_interval(secs => $1));
 -- name: ping
 -- Is the database reachable?
 SELECT 1;
+
+-- name: log_batch_v4
+-- Write a checked batch as one JSON array of events (v3's 16 values each); as v3 returns.
+SELECT written, replaced_stale
+FROM execution_monitor.log_batch_v4($1::jsonb);
