@@ -26,8 +26,10 @@ and highest release the package admits are tested in CI).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from langgraph_execution_monitor.capture.recording import (
@@ -39,9 +41,11 @@ from langgraph_execution_monitor.capture.recording import (
     record_llm_call,
     supersede,
 )
-from langgraph_execution_monitor.events import LLMCall
+from langgraph_execution_monitor.events import LLMCall, TraceEntry
 
 logger = logging.getLogger("langgraph_execution_monitor.capture")
+
+_new_entry = partial(tuple.__new__, TraceEntry)
 
 PUSH = "__pregel_push"  # langgraph._internal._constants.PUSH
 START = "__start__"
@@ -69,6 +73,9 @@ class TaskProc(Frame):
         self.writes = writes  # the task's (channel, value) writes
         self.ended = True  # no attempt yet
         self.attempts = 0  # LangGraph retries a task by running its runnable again
+        self.run = None  # set by the first attempt
+        self.parent = self.parent_path = None
+        self.error = self.llm_calls = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -112,10 +119,68 @@ class TaskProc(Frame):
         return result
 
     async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
-        # The path every async node takes: `_begin` written out.
         run = current_run.get()
         if run is None or run.closed:
             return await self.inner.ainvoke(input, config, **kwargs)
+        if self.attempts or kwargs:
+            return await self._ainvoke_attempt(run, input, config, kwargs)
+        # The first attempt of a task, as LangGraph runs every async node: `enter` and
+        # `record_end`'s usual case written out, the capture's hottest path.
+        self.attempts = self.attempt = 1
+        self.run = run
+        self.ended = False
+        parent = current_frame.get()
+        if parent is None or parent.run is not run:
+            self.path = self.name
+        else:
+            self.parent = parent
+            self.parent_path = parent.path
+            self.path = f"{parent.path}/{self.name}"
+        meta = config.get("metadata") if config else None
+        self.step = meta.get("langgraph_step") if meta else None
+        self.token = token = current_frame.set(self)
+        self.start = time.perf_counter()
+        try:
+            result = await self.inner.ainvoke(input, config)
+        except BaseException as exc:
+            record_end(self, exc, None)
+            raise
+        if self.error is not None or self.llm_calls is not None or run.closed:
+            record_end(self, None, result)
+            return result
+        end = time.perf_counter()
+        try:
+            current_frame.reset(token)
+        except ValueError:  # reset from another context: nothing leaked there
+            pass
+        self.ended = True
+        run.trace.append(
+            _new_entry(
+                (
+                    self.name,
+                    "completed",
+                    self.start,
+                    end,
+                    run.offset,
+                    None,
+                    self.step,
+                    self.parent_path,
+                    1,
+                    self.kind,
+                    self.task_id,
+                    self.branch,
+                    result,
+                    None,
+                    None,
+                    False,
+                )
+            )
+        )
+        return result
+
+    async def _ainvoke_attempt(
+        self, run: Any, input: Any, config: Any, kwargs: dict[str, Any]
+    ) -> Any:
         try:
             self.enter(run, config)
             self.attempt = attempts = self.attempts + 1
@@ -126,10 +191,7 @@ class TaskProc(Frame):
             logger.exception("execution monitor: failed to record the start of %r", self.name)
             return await self.inner.ainvoke(input, config, **kwargs)
         try:
-            if kwargs:
-                result = await self.inner.ainvoke(input, config, **kwargs)
-            else:  # LangGraph passes none: spare it the ** unpacking
-                result = await self.inner.ainvoke(input, config)
+            result = await self.inner.ainvoke(input, config, **kwargs)
         except BaseException as exc:
             record_end(self, exc, None)
             raise
@@ -183,28 +245,71 @@ def _hook_runner(runner: Any) -> None:
     arun_with_retry = runner.arun_with_retry
     run_with_retry = runner.run_with_retry
 
-    # Arguments passed on as given: their list has changed between releases.
-    def arun_with_retry_monitored(task: Any, *args: Any, **kwargs: Any) -> Any:
-        # Returns LangGraph's own coroutine: no extra layer for the runner to await.
-        if current_run.get() is not None:
-            try:
-                _take_over(task)
-            except Exception:
-                logger.exception("execution monitor: cannot follow task %r", task.name)
-        return arun_with_retry(task, *args, **kwargs)
+    # Every task of every run goes through these: when the runner's functions take
+    # (task, retry_policy, stream, configurable) as LangGraph calls them now, the
+    # wrappers name them (no packing of the arguments into a dict and out again);
+    # otherwise they pass on whatever they are given.
+    if _positional(arun_with_retry) and _positional(run_with_retry):
 
-    def run_with_retry_monitored(task: Any, *args: Any, **kwargs: Any) -> Any:
-        if current_run.get() is not None:
-            try:
-                _take_over(task)
-            except Exception:
-                logger.exception("execution monitor: cannot follow task %r", task.name)
-        return run_with_retry(task, *args, **kwargs)
+        def arun_with_retry_monitored(
+            task: Any,
+            retry_policy: Any = None,
+            stream: bool = False,
+            configurable: Any = None,
+            **kwargs: Any,
+        ) -> Any:
+            # Returns LangGraph's own coroutine: no extra layer for the runner to await.
+            if current_run.get() is not None:
+                _follow(task)
+            if kwargs:
+                return arun_with_retry(task, retry_policy, stream, configurable, **kwargs)
+            return arun_with_retry(task, retry_policy, stream, configurable)
+
+        def run_with_retry_monitored(
+            task: Any,
+            retry_policy: Any = None,
+            configurable: Any = None,
+            **kwargs: Any,
+        ) -> Any:
+            if current_run.get() is not None:
+                _follow(task)
+            return run_with_retry(task, retry_policy, configurable, **kwargs)
+
+    else:
+
+        def arun_with_retry_monitored(task: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+            if current_run.get() is not None:
+                _follow(task)
+            return arun_with_retry(task, *args, **kwargs)
+
+        def run_with_retry_monitored(task: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+            if current_run.get() is not None:
+                _follow(task)
+            return run_with_retry(task, *args, **kwargs)
 
     arun_with_retry_monitored.__wrapped__ = arun_with_retry  # type: ignore[attr-defined]
     run_with_retry_monitored.__wrapped__ = run_with_retry  # type: ignore[attr-defined]
     runner.arun_with_retry = arun_with_retry_monitored
     runner.run_with_retry = run_with_retry_monitored
+
+
+def _positional(function: Any) -> bool:
+    """Whether the runner function's parameters are the ones the named wrappers pass
+    on by position, in that order."""
+    try:
+        names = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return False
+    if function.__name__ == "arun_with_retry":
+        return names[:4] == ["task", "retry_policy", "stream", "configurable"]
+    return names[:3] == ["task", "retry_policy", "configurable"]
+
+
+def _follow(task: Any) -> None:
+    try:
+        _take_over(task)
+    except Exception:
+        logger.exception("execution monitor: cannot follow task %r", task.name)
 
 
 def _hook_timeouts(retry: Any) -> None:
