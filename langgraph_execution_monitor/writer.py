@@ -64,7 +64,7 @@ from typing import Any
 
 import asyncpg
 
-from langgraph_execution_monitor.events import ExecutionEvent, ExecutionStarted
+from langgraph_execution_monitor.events import ExecutionEvent, ExecutionFinished, ExecutionStarted
 from langgraph_execution_monitor.rows import (
     DEFAULT_MAX_TRACE_CHARS,
     EVENT_BASE_BYTES,
@@ -208,6 +208,8 @@ class LogWriter:
         # (kept across a writer restart), and the bytes it holds.
         self._work: list[list[list[Row]]] = []
         self._work_bytes = 0
+        # Starts of the work in flight set aside for their finish's row (`_merge_starts`).
+        self._merged: dict[Any, Any] = {}
         self._wakeup = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._pool_lock = asyncio.Lock()
@@ -310,6 +312,7 @@ class LogWriter:
         self._buffer.clear()
         self._ready.clear()
         self._work = []
+        self._merged = {}
         self._pending = self._pending_bytes = self._work_bytes = 0
         if self._pool is not None:
             pool, self._pool = self._pool, None
@@ -572,13 +575,16 @@ class LogWriter:
         count = min(self.batch_size, len(self._buffer))
         taken = [self._buffer.popleft() for _ in range(count)]
         try:
+            converting, merged = self._merge_starts(taken)
             rows: list[Row] = []
             unconvertible: list[Any] = []
             begin = 0
-            while begin < count:
+            while begin < len(converting):
                 if begin:
                     await self._between_slices()
-                begin = self._convert_slice(taken, begin, rows, unconvertible)
+                begin = self._convert_slice(converting, begin, rows, unconvertible)
+            if unconvertible and merged:  # their starts are written after all
+                rows.extend(self._unmerge(merged, unconvertible))
             shards = self._shard(rows)
         except BaseException:
             self._buffer.extendleft(reversed(taken))
@@ -589,8 +595,54 @@ class LogWriter:
             self._pending -= len(unconvertible)
             for event in unconvertible:
                 self._forget(event)
+        self._merged = merged
         self._work = [[shard] for shard in shards if shard]
         self._work_bytes = sum(size for _, size in taken)
+
+    def _merge_starts(
+        self, taken: list[tuple[Any, int]]
+    ) -> tuple[list[tuple[Any, int]], dict[Any, Any]]:
+        """A run whose start and finish are both in the batch needs one row: the finish
+        carries every field of its start. The start is set aside unconverted (by its
+        finish's row id) and counted as written when that row is; should the finish be
+        refused or fail to convert, the start is written instead, as it was before."""
+        try:
+            finished = {
+                event.execution_id
+                for event, _ in taken
+                if event.__class__ is ExecutionFinished and event.execution_id.__class__ is str
+            }
+            if not finished:
+                return taken, {}
+            converting: list[tuple[Any, int]] = []
+            merged: dict[Any, Any] = {}
+            clean = self._clean
+            for item in taken:
+                event = item[0]
+                if event.__class__ is ExecutionStarted and event.execution_id in finished:
+                    merged[clean(event.execution_id)] = event
+                else:
+                    converting.append(item)
+            return converting, merged
+        except Exception:  # an odd event: convert everything, as it is
+            logger.exception("cannot merge the batch's starts into their finishes")
+            return taken, {}
+
+    def _unmerge(self, merged: dict[Any, Any], finishes: list[Any]) -> list[Row]:
+        """The rows of the starts set aside for these finishes (which were not written)."""
+        rows: list[Row] = []
+        for finish in finishes:
+            try:
+                start = merged.pop(self._clean(finish.execution_id), None)
+            except Exception:
+                continue
+            if start is not None:
+                converted, failed = event_rows([start], self._clean)
+                rows.extend(converted)
+                if failed:
+                    self.stats.failed_to_log += 1
+                    self._pending -= 1
+        return rows
 
     async def _write_work(self) -> None:
         if self._spool is None:
@@ -620,6 +672,11 @@ class LogWriter:
             async with asyncio.TaskGroup() as group:
                 for stack in stacks:
                     group.create_task(self._write_stack(stack))
+        if self._merged:  # starts whose finish went nowhere (cannot happen): write them
+            rows = self._unmerge(self._merged, [start for start in self._merged.values()])
+            self._merged = {}
+            if rows:
+                await self._write_stack([rows])
         self._work = []
         self._pending_bytes -= self._work_bytes
         self._work_bytes = 0
@@ -639,6 +696,14 @@ class LogWriter:
                     stack.pop()
                     if len(rows) == 1:
                         self._count_failed(rows[0], error)
+                        start = self._merged.pop(rows[0][0], None) if self._merged else None
+                        if start is not None:  # the refused finish's start, on its own
+                            converted, failed = event_rows([start], self._clean)
+                            if converted:
+                                stack.append(converted)
+                            if failed:
+                                self.stats.failed_to_log += 1
+                                self._pending -= 1
                     else:
                         middle = len(rows) // 2
                         stack.append(rows[middle:])
@@ -660,8 +725,14 @@ class LogWriter:
                 )
                 self.stats.blocked_by = None
             self.stats.connected = True
-            self.stats.written += len(rows)
-            self._pending -= len(rows)
+            written = len(rows)
+            merged = self._merged
+            if merged:  # starts written within their finish's row
+                for row in rows:
+                    if merged.pop(row[0], None) is not None:
+                        written += 1
+            self.stats.written += written
+            self._pending -= written
 
     async def _write_rows(self, rows: list[Row]) -> None:
         pool = await self._get_pool()

@@ -403,9 +403,8 @@ async def test_a_big_batch_is_converted_in_slices_that_let_other_tasks_run(
     make_writer: MakeWriter,
 ) -> None:
     writer = make_writer(batch_size=2000, start=False)
-    for start, finish in runs(1000):
-        writer.enqueue(start)
-        writer.enqueue(finish)
+    for _ in range(2000):  # finishes alone: each is a row of its own
+        writer.enqueue(finished(started()))
     turns = 0
 
     async def request_handler() -> None:
@@ -444,9 +443,8 @@ async def test_a_writer_that_keeps_up_spreads_a_batch_conversion_over_time(
     make_writer: MakeWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = make_writer(batch_size=400, start=False)
-    for start, finish in runs(200):
-        writer.enqueue(start)
-        writer.enqueue(finish)
+    for _ in range(400):  # finishes alone: each is a row to convert
+        writer.enqueue(finished(started()))
 
     pauses = await pauses_between_slices(writer, monkeypatch)
 
@@ -461,9 +459,8 @@ async def test_a_writer_behind_converts_without_pausing(
     make_writer: MakeWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = make_writer(batch_size=200, start=False)
-    for start, finish in runs(100 + PACE_BELOW):
-        writer.enqueue(start)
-        writer.enqueue(finish)
+    for _ in range(200 + 2 * PACE_BELOW):  # finishes alone: each is a row to convert
+        writer.enqueue(finished(started()))
 
     pauses = await pauses_between_slices(writer, monkeypatch)
 
@@ -497,3 +494,48 @@ async def test_a_trace_over_its_size_cap_drops_outputs_first(
     stored = json.loads((await row(db, start.execution_id))["execution_trace"])
     assert [e["node"] for e in stored] == [f"n{i}" for i in range(50)]
     assert all(e.get("output_dropped") and "output" not in e for e in stored)
+
+
+async def test_a_start_and_its_finish_in_one_batch_are_one_row_and_both_count_as_written(
+    make_writer: MakeWriter, db: asyncpg.Connection
+) -> None:
+    writer = make_writer(start=False)
+    pairs = runs(10)
+    for start, finish in pairs:
+        writer.enqueue(start)
+        writer.enqueue(finish)
+    writer.start()
+    await eventually(lambda: writer.queue_depth == 0)
+    assert (writer.stats.written, writer.stats.rows_changed) == (20, 10)
+    for start, _ in pairs:
+        assert (await row(db, start.execution_id))["status"] == "completed"
+
+
+async def test_a_refused_finish_leaves_its_runs_start_written_as_before(
+    make_writer: MakeWriter, db: asyncpg.Connection
+) -> None:
+    writer = make_writer(start=False, connections=1)
+    start = started()
+    # Tokens past int4: the database refuses the finish (a data error).
+    trace = [{"node": "llm", "status": "completed", "tokens": {"input": 10**12}}]
+    writer.enqueue(start)
+    writer.enqueue(finished(start, trace=trace))
+    writer.enqueue(finished(other := started()))
+    writer.start()
+    await eventually(lambda: writer.queue_depth == 0)
+    assert (writer.stats.written, writer.stats.failed_to_log) == (2, 1)
+    assert (await row(db, start.execution_id))["status"] == "running"
+    assert (await row(db, other.execution_id))["status"] == "completed"
+
+
+async def test_a_finish_that_cannot_be_converted_leaves_its_start_written(
+    make_writer: MakeWriter, db: asyncpg.Connection
+) -> None:
+    writer = make_writer(start=False)
+    start = started()
+    writer.enqueue(start)
+    writer.enqueue(finished(start)._replace(completed_at="not a time"))  # type: ignore[arg-type]
+    writer.start()
+    await eventually(lambda: writer.queue_depth == 0)
+    assert (writer.stats.written, writer.stats.failed_to_log) == (1, 1)
+    assert (await row(db, start.execution_id))["status"] == "running"
