@@ -3,10 +3,11 @@
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
-from langgraph_execution_monitor.rows import TextCleaner, event_rows, rows_to_json
+from langgraph_execution_monitor.rows import TextCleaner, batch_columns, event_rows, rows_to_json
 from langgraph_execution_monitor.storage import queries
 
 # The seed's listing row, key for key (the detail adds "execution_trace").
@@ -93,6 +94,15 @@ async def write(db: queries.Executor, *events: Any) -> int:
     return written
 
 
+async def write_v3(db: queries.Executor, *events: Any) -> int:
+    """`write` through log_batch_v3, as writers did before log_batch_v4 (and before
+    the rollups)."""
+    columns, unconvertible = batch_columns(list(events), TextCleaner(65_536))
+    assert not unconvertible
+    written, _ = await queries.log_batch_v3(db, columns)
+    return written
+
+
 RANDOM_NODES = ("guardrail_check", "intent_classifier", "data_checker", "orchestrator", "writer")
 STATUSES = ("completed", "completed", "completed", "failed", "partial", "interrupted")
 
@@ -143,7 +153,12 @@ def random_run(rng: random.Random) -> tuple[ExecutionStarted, ExecutionFinished]
     return start, finish
 
 
-async def write_shuffled(db: queries.Executor, rng: random.Random, runs: int) -> None:
+async def write_shuffled(
+    db: queries.Executor,
+    rng: random.Random,
+    runs: int,
+    write_batch: Callable[..., Awaitable[int]] = write,
+) -> None:
     """Starts and finishes of `runs` runs in random batches and order: some finishes
     before their start, some batches written twice, some runs never finished."""
     events: list[Any] = []
@@ -156,6 +171,6 @@ async def write_shuffled(db: queries.Executor, rng: random.Random, runs: int) ->
     while events:
         size = rng.randrange(1, 40)
         batch, events = events[:size], events[size:]
-        await write(db, *batch)
+        await write_batch(db, *batch)
         if rng.random() < 0.2:
-            await write(db, *batch)  # a retried batch
+            await write_batch(db, *batch)  # a retried batch

@@ -10,10 +10,11 @@ import uuid
 import asyncpg
 
 from langgraph_execution_monitor.storage import queries
-from langgraph_execution_monitor.storage.migrate import dbmate, migrate
+from langgraph_execution_monitor.storage.migrate import dbmate, migrate, migrations_dir
 from tests.conftest import SEARCH_PATH, create_database
-from tests.factories import finished, started, write, write_shuffled
+from tests.factories import finished, started, write, write_shuffled, write_v3
 
+FIRST_ROLLUP_MIGRATION = "20261202000200_rollup_tables.sql"
 ROLLUP_TABLES = {
     "execution_rollups_hourly": "hour",
     "execution_durations_hourly": "hour, bucket",
@@ -121,12 +122,13 @@ async def test_deleted_and_truncated_rows_leave_the_rollups(db: asyncpg.Connecti
 async def test_the_backfill_migration_rolls_up_rows_written_before_it(server_url: str) -> None:
     url = await create_database(server_url)
     migrate(url)
-    for _ in range(4):  # back to before the rollups
+    since_rollups = [m for m in migrations_dir().glob("*.sql") if m.name >= FIRST_ROLLUP_MIGRATION]
+    for _ in since_rollups:  # back to before the rollups, whatever came after them
         dbmate(url, "rollback")
     db = await asyncpg.connect(url, server_settings=SEARCH_PATH)
     try:
         assert await db.fetchval("SELECT to_regclass('execution_rollups_hourly')") is None
-        await write_shuffled(db, random.Random(11), 80)
+        await write_shuffled(db, random.Random(11), 80, write_v3)  # as a writer then did
         exact = await db.fetchval("SELECT count(*) FROM execution_logs")
         migrate(url)
         kept = await rollups(db)
