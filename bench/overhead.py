@@ -38,7 +38,7 @@ rotating order, every run timed alone. After its block each variant finishes its
 background work (the writer has written the block, OpenTelemetry and LangSmith have
 exported it) before the next block starts. Reported per workload:
 
-- latency: median and p99 per run, and their overheads;
+- latency: median, p99 and mean per run, and their overheads;
 - CPU per run: the process's CPU time (all threads) over the block and its background
   work, divided by the runs: what each tracer costs the app in all, its batching and
   exporting included. The ratios against OpenTelemetry and LangSmith compare this
@@ -396,7 +396,9 @@ def report(result: dict[str, Any], rounds: int, runs: int) -> None:
         median = {v: statistics.median(s) for v, s in samples.items()}
         p99 = {v: percentile(s, 0.99) for v, s in samples.items()}
         cpu = {v: statistics.median(s) for v, s in cpu_blocks.items()}
+        mean = {v: statistics.fmean(s) for v, s in samples.items()}
         base, base99, base_cpu = median["plain"], p99["plain"], cpu["plain"]
+        base_mean = mean["plain"]
         rows = [
             (
                 "variant",
@@ -404,6 +406,7 @@ def report(result: dict[str, Any], rounds: int, runs: int) -> None:
                 "overhead %",
                 "p99 (us)",
                 "p99 overhead %",
+                "mean overhead %",
                 "CPU/run (us)",
                 "added CPU (us)",
             )
@@ -416,6 +419,7 @@ def report(result: dict[str, Any], rounds: int, runs: int) -> None:
                     f"{(median[variant] - base) / base * 100:+.2f}",
                     f"{p99[variant]:.1f}",
                     f"{(p99[variant] - base99) / base99 * 100:+.2f}",
+                    f"{(mean[variant] - base_mean) / base_mean * 100:+.2f}",
                     f"{cpu[variant]:.1f}",
                     f"{cpu[variant] - base_cpu:+.1f}",
                 )
