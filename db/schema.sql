@@ -770,6 +770,18 @@ CREATE FUNCTION execution_monitor.jsonb_number(p_value jsonb) RETURNS numeric
 
 
 --
+-- Name: latest_change_seq(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.latest_change_seq() RETURNS bigint
+    LANGUAGE sql STABLE PARALLEL SAFE
+    BEGIN ATOMIC
+ SELECT COALESCE(max(execution_logs.change_seq), (0)::bigint) AS "coalesce"
+    FROM execution_monitor.execution_logs;
+END;
+
+
+--
 -- Name: like_pattern(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -2309,4 +2321,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261202000201'),
     ('20261202000202'),
     ('20261202000203'),
+    ('20261202000300'),
     ('20261202000400');
