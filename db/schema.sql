@@ -1392,8 +1392,8 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.log_batch_v4(p_events jsonb, OUT written integer, OUT replaced_stale integer) RETURNS record
-    LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     bad bigint;
@@ -2330,4 +2330,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261202000203'),
     ('20261202000300'),
     ('20261202000301'),
-    ('20261202000400');
+    ('20261202000400'),
+    ('20261202000401');

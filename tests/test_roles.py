@@ -97,17 +97,12 @@ WRITE_FUNCTIONS = {
     "log_batch",
     "log_batch_v2",
     "log_batch_v3",
+    "log_batch_v4",
     "log_start",
     "log_finish",
     "heartbeat_executions",
     "close_stale_executions",
 }
-# log_batch_v4 (20261202000400, a migration after this branch's range) was created
-# executable by PUBLIC and is not granted to the writer: a migration after it must
-# treat it as 20261202000301 treats the others. Meanwhile it is safe (it calls
-# log_batch_v3 with the caller's rights, and only the writer may execute v3), which the
-# refusal tests check; the catalog rules leave it out, and a strict xfail marks the gap.
-AWAITING_A_MIGRATION = {"log_batch_v4"}
 READ_FUNCTIONS = {
     *(re.search(r"execution_monitor\.(\w+)\(", statement)[1] for statement in READS),
     "error_message_pattern",
@@ -390,11 +385,7 @@ async def test_public_cannot_execute_any_function_of_the_schema(cluster: Cluster
         "   AND has_function_privilege('public', p.oid, 'EXECUTE')",
     )
     statements = READS + WRITES + MAINTENANCE + selects(*TABLES, *VIEWS)
-    assert [
-        row[0]
-        for row in executable
-        if row[0].split("(")[0].removeprefix("execution_monitor.") not in AWAITING_A_MIGRATION
-    ] == []
+    assert executable == []
     assert await refused(login_url(url, plain, "plain"), statements) == list(statements)
 
 
@@ -455,6 +446,7 @@ async def test_every_query_the_library_runs_is_granted_to_the_role_that_runs_it(
         "log_batch",
         "log_batch_v2",
         "log_batch_v3",
+        "log_batch_v4",
         "heartbeat_executions",
         "close_stale_executions",
     }
@@ -468,8 +460,6 @@ async def test_every_query_the_library_runs_is_granted_to_the_role_that_runs_it(
                 else (READER_GROUP, WRITER_GROUP)
             )
             for function in re.findall(r"execution_monitor\.(\w+)\(", sql):
-                if function in AWAITING_A_MIGRATION:
-                    continue
                 rights = await connection.fetchrow(
                     "SELECT bool_and(has_function_privilege($1, p.oid, 'EXECUTE')),"
                     "       bool_or(has_function_privilege($2, p.oid, 'EXECUTE'))"
@@ -511,7 +501,6 @@ async def test_granted_functions_run_as_their_owner_with_a_fixed_search_path(
         WRITER_GROUP,
         READER_GROUP,
     )
-    rows = [row for row in rows if row["proname"] not in AWAITING_A_MIGRATION]
     granted = [row for row in rows if row["granted"]]
     by_role = {
         role: sorted(row["proname"] for row in rows if row[role]) for role in ("writer", "reader")
@@ -534,28 +523,6 @@ async def test_granted_functions_run_as_their_owner_with_a_fixed_search_path(
     assert by_role == {"writer": sorted(WRITE_FUNCTIONS), "reader": sorted(READ_FUNCTIONS)}
     assert not_definer == []
     assert searching_public == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="log_batch_v4 needs a migration after 20261202000400 (this branch: 300-399)",
-)
-async def test_log_batch_v4_is_executable_by_the_writer_alone_as_its_owner(
-    database_url: str,
-) -> None:
-    rights = await admin_fetch(
-        database_url,
-        "SELECT has_function_privilege('public', p.oid, 'EXECUTE'),"
-        "       has_function_privilege($1, p.oid, 'EXECUTE'),"
-        "       has_function_privilege($2, p.oid, 'EXECUTE'),"
-        "       p.prosecdef, $3 = ANY (p.proconfig)"
-        " FROM pg_proc p WHERE p.oid = 'execution_monitor.log_batch_v4(jsonb)'::regprocedure",
-        WRITER_GROUP,
-        READER_GROUP,
-        FIXED_PATH,
-    )
-
-    assert tuple(rights[0]) == (False, True, False, True, True)
 
 
 # -- working inside them ------------------------------------------------------------
