@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 CONSTRAINTS := requirements/constraints.txt
 PIP_INSTALL := $(VENV)/bin/pip install -qq --disable-pip-version-check -c $(CONSTRAINTS)
 
-.PHONY: help install install-serve serve demo status test test-embedded lint format migrate schema constraints wheel-check test-langgraph-range bench bench-read bench-overhead bench-ingest bench-stream bench-dashboard bench-instructions
+.PHONY: help install install-serve serve demo status test test-embedded lint format migrate schema constraints wheel-check test-langgraph-range bench bench-read bench-overhead bench-ingest bench-stream bench-dashboard bench-instructions bench-definer
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -81,6 +81,9 @@ bench: bench-read bench-overhead bench-ingest bench-stream  ## every benchmark
 
 bench-read: install  ## reads at 10,000,000 rows over 14 days (--rows N for fewer)
 	$(PY) -m bench.read
+
+bench-definer: install  ## the read functions as SECURITY DEFINER vs as before, same run (100,000 rows)
+	$(PY) -m bench.definer
 
 bench-overhead: install  ## capture overhead vs no monitoring vs OpenTelemetry
 	$(PY) -m bench.overhead

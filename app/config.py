@@ -15,6 +15,13 @@ class Settings(BaseSettings):
     # No DATABASE_URL: `serve` starts an embedded PostgreSQL in this folder
     # (default: var/postgres under the current directory).
     database_url: str | None = None
+    # Least privilege (db/roles/create_login_roles.sh): DATABASE_URL's user owns the
+    # schema and migrates; the writer logs in as WRITER_DATABASE_URL's user (a member
+    # of execution_monitor_writer), the API's reads and its LISTEN connection as
+    # READER_DATABASE_URL's (a member of execution_monitor_reader). Unset: DATABASE_URL's
+    # (or the embedded server's) user for both.
+    writer_database_url: str | None = None
+    reader_database_url: str | None = None
     embedded_data_dir: Path = Field(default_factory=lambda: Path.cwd() / "var" / "postgres")
     # A DATABASE_URL database that does not exist is refused unless this is set.
     create_database: bool = False

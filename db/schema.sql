@@ -41,7 +41,7 @@ COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching
 
 CREATE FUNCTION execution_monitor.check_hours(p_hours integer) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
     IF p_hours IS NULL OR p_hours NOT BETWEEN 1 AND monitoring_limit('hours_max') THEN
@@ -59,7 +59,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.check_page(p_limit integer, p_offset integer) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND monitoring_limit('page_limit_max') THEN
@@ -81,7 +81,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.check_status(p_status text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
     IF p_status IS NOT NULL
@@ -99,9 +99,9 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.close_stale_executions(p_older_than interval DEFAULT '01:00:00'::interval) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     closed integer;
@@ -148,7 +148,7 @@ $$;
 CREATE FUNCTION execution_monitor.count_listed_executions(p_since timestamp with time zone, p_until timestamp with time zone, p_status text, p_user_id text, p_user_pattern text, p_conversation_id text, p_pattern text, p_cap integer) RETURNS bigint
     LANGUAGE plpgsql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     counted bigint;
@@ -181,7 +181,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.decode_listing_cursor(p_cursor text, OUT started_at timestamp with time zone, OUT id text) RETURNS record
     LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     body jsonb;
@@ -248,8 +248,8 @@ CREATE FUNCTION execution_monitor.error_fingerprint(p_node text, p_error_type te
 --
 
 CREATE FUNCTION execution_monitor.error_occurrences(p_hours integer DEFAULT 24) RETURNS TABLE(execution_id text, user_id text, node text, error_type text, message text, failed_at timestamp with time zone)
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 BEGIN
@@ -294,8 +294,8 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.error_groups(p_hours integer DEFAULT 24) RETURNS TABLE(fingerprint text, node text, error_type text, pattern text, last_message text, failures bigint, runs bigint, users bigint, affected_users text[], first_seen timestamp with time zone, last_seen timestamp with time zone, hourly integer[], recent_execution_ids text[])
-    LANGUAGE sql STABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     BEGIN ATOMIC
  WITH o AS (
           SELECT occ.execution_id,
@@ -367,8 +367,8 @@ CREATE FUNCTION execution_monitor.iso_utc(ts timestamp with time zone) RETURNS t
 --
 
 CREATE FUNCTION execution_monitor.error_groups_json(p_hours integer DEFAULT 24) RETURNS jsonb
-    LANGUAGE sql STABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     BEGIN ATOMIC
  SELECT jsonb_build_object('time_range_hours', error_groups_json.p_hours, 'groups', COALESCE(jsonb_agg(jsonb_build_object('fingerprint', g.fingerprint, 'node', g.node, 'error_type', g.error_type, 'pattern', g.pattern, 'last_message', g.last_message, 'failures', g.failures, 'runs', g.runs, 'users', g.users, 'affected_users', to_jsonb(g.affected_users), 'first_seen', execution_monitor.iso_utc(g.first_seen), 'last_seen', execution_monitor.iso_utc(g.last_seen), 'hourly', to_jsonb(g.hourly), 'recent_execution_ids', to_jsonb(g.recent_execution_ids)) ORDER BY g.failures DESC, g.last_seen DESC, g.fingerprint), '[]'::jsonb)) AS jsonb_build_object
     FROM execution_monitor.error_groups(error_groups_json.p_hours) g(fingerprint, node, error_type, pattern, last_message, failures, runs, users, affected_users, first_seen, last_seen, hourly, recent_execution_ids);
@@ -423,8 +423,8 @@ CREATE FUNCTION execution_monitor.execution_search_text_v2(p_id text, p_conversa
 --
 
 CREATE FUNCTION execution_monitor.execution_stats(p_hours integer DEFAULT 24) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
     PERFORM check_hours(p_hours);
@@ -441,7 +441,7 @@ $$;
 CREATE FUNCTION execution_monitor.execution_stats_since(p_since timestamp with time zone) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     w record := rollup_window(p_since);
@@ -569,7 +569,8 @@ CREATE FUNCTION execution_monitor.execution_summary_json(l execution_monitor.exe
 --
 
 CREATE FUNCTION execution_monitor.executions_by_ids(p_ids text[]) RETURNS TABLE(change_seq bigint, execution jsonb)
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     BEGIN ATOMIC
  SELECT l.change_seq,
      execution_monitor.execution_summary_json(l.*) AS execution_summary_json
@@ -584,8 +585,9 @@ END;
 --
 
 CREATE FUNCTION execution_monitor.executions_changed_since(p_change_seq bigint, p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_limit integer DEFAULT 1000) RETURNS TABLE(change_seq bigint, execution jsonb)
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE SECURITY DEFINER
     SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     BEGIN ATOMIC
  SELECT l.change_seq,
      execution_monitor.execution_summary_json(l.*) AS execution_summary_json
@@ -601,8 +603,8 @@ END;
 --
 
 CREATE FUNCTION execution_monitor.export_executions(p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_hours integer DEFAULT 24, p_q text DEFAULT NULL::text, p_before_started_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_before_id text DEFAULT NULL::text, p_limit integer DEFAULT 1000) RETURNS TABLE(started_at timestamp with time zone, id text, execution jsonb)
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 DECLARE
@@ -639,7 +641,7 @@ $$;
 CREATE FUNCTION execution_monitor.failed_nodes_breakdown_since(p_since timestamp with time zone) RETURNS TABLE(node text, failed_runs bigint)
     LANGUAGE plpgsql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 #variable_conflict use_column
 DECLARE
@@ -671,7 +673,8 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.failed_nodes_breakdown(p_hours integer DEFAULT 24) RETURNS TABLE(node text, failed_runs bigint)
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     BEGIN ATOMIC
  SELECT failed_nodes_breakdown_since.node,
      failed_nodes_breakdown_since.failed_runs
@@ -684,7 +687,8 @@ END;
 --
 
 CREATE FUNCTION execution_monitor.get_execution(p_id text) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     BEGIN ATOMIC
  SELECT (execution_monitor.execution_summary_json(l.*) || jsonb_build_object('execution_trace', COALESCE(l.execution_trace, '[]'::jsonb), 'input', l.input))
     FROM execution_monitor.execution_logs l
@@ -697,8 +701,8 @@ END;
 --
 
 CREATE FUNCTION execution_monitor.heartbeat_executions(p_ids text[]) RETURNS integer
-    LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     stamped integer;
@@ -721,7 +725,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.histogram_percentile(p_counts numeric[], p_sums numeric[], p_fraction double precision) RETURNS numeric
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     n numeric := 0;
@@ -770,6 +774,19 @@ CREATE FUNCTION execution_monitor.jsonb_number(p_value jsonb) RETURNS numeric
 
 
 --
+-- Name: latest_change_seq(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.latest_change_seq() RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT COALESCE(max(execution_logs.change_seq), (0)::bigint) AS "coalesce"
+    FROM execution_monitor.execution_logs;
+END;
+
+
+--
 -- Name: like_pattern(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -792,9 +809,9 @@ CREATE FUNCTION execution_monitor.like_prefix_pattern(p_prefix text) RETURNS tex
 --
 
 CREATE FUNCTION execution_monitor.list_conversation_executions(p_conversation_id text, p_limit integer DEFAULT 20, p_offset integer DEFAULT 0) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     total bigint;
@@ -825,9 +842,9 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.list_executions(p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_hours integer DEFAULT 24, p_limit integer DEFAULT 50, p_offset integer DEFAULT 0, p_q text DEFAULT NULL::text) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     since timestamptz;
@@ -876,9 +893,9 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.list_executions_v2(p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_hours integer DEFAULT NULL::integer, p_limit integer DEFAULT 50, p_offset integer DEFAULT 0, p_q text DEFAULT NULL::text, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone, p_until timestamp with time zone DEFAULT NULL::timestamp with time zone, p_before text DEFAULT NULL::text, p_user_id_prefix text DEFAULT NULL::text) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     since timestamptz := p_since;
@@ -1058,8 +1075,8 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.list_threads(p_hours integer DEFAULT 24, p_user_id text DEFAULT NULL::text, p_limit integer DEFAULT 50, p_offset integer DEFAULT 0) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     result jsonb;
@@ -1103,9 +1120,9 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.log_batch(p_ids text[], p_conversation_ids text[], p_user_ids text[], p_request_messages text[], p_started_at double precision[], p_statuses text[], p_completed_at double precision[], p_response_messages text[], p_execution_traces jsonb[], p_failed_nodes jsonb[], p_error_summaries text[]) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     written integer;
@@ -1173,9 +1190,9 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.log_batch_v2(p_ids text[], p_conversation_ids text[], p_user_ids text[], p_request_messages text[], p_started_at double precision[], p_statuses text[], p_completed_at double precision[], p_response_messages text[], p_execution_traces jsonb[], p_failed_nodes jsonb[], p_error_summaries text[], p_inputs jsonb[], p_input_tokens integer[], p_output_tokens integer[], p_total_tokens integer[], p_llm_calls integer[]) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     written integer;
@@ -1247,9 +1264,9 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.log_batch_v3(p_ids text[], p_conversation_ids text[], p_user_ids text[], p_request_messages text[], p_started_at double precision[], p_statuses text[], p_completed_at double precision[], p_response_messages text[], p_execution_traces jsonb[], p_failed_nodes jsonb[], p_error_summaries text[], p_inputs jsonb[], p_input_tokens integer[], p_output_tokens integer[], p_total_tokens integer[], p_llm_calls integer[], OUT written integer, OUT replaced_stale integer) RETURNS record
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     lengths integer[] := ARRAY[
@@ -1375,8 +1392,8 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.log_batch_v4(p_events jsonb, OUT written integer, OUT replaced_stale integer) RETURNS record
-    LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     bad bigint;
@@ -1434,8 +1451,8 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.log_finish(p_id text, p_status text, p_user_id text, p_request_message text, p_started_at timestamp with time zone, p_response_message text DEFAULT NULL::text, p_execution_trace jsonb DEFAULT '[]'::jsonb, p_failed_nodes jsonb DEFAULT '[]'::jsonb, p_error_summary text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_completed_at timestamp with time zone DEFAULT now()) RETURNS integer
-    LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
     IF p_status IS NULL OR p_status NOT IN ('completed', 'failed', 'partial') THEN
@@ -1457,7 +1474,8 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.log_start(p_id text, p_user_id text, p_request_message text, p_conversation_id text DEFAULT NULL::text, p_started_at timestamp with time zone DEFAULT now()) RETURNS integer
-    LANGUAGE sql
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     RETURN execution_monitor.log_batch(ARRAY[p_id], ARRAY[p_conversation_id], ARRAY[p_user_id], ARRAY[p_request_message], ARRAY[(EXTRACT(epoch FROM p_started_at))::double precision], ARRAY['running'::text], ARRAY[NULL::double precision], ARRAY[NULL::text], ARRAY[NULL::jsonb], ARRAY[NULL::jsonb], ARRAY[NULL::text]);
 
 
@@ -1468,7 +1486,7 @@ CREATE FUNCTION execution_monitor.log_start(p_id text, p_user_id text, p_request
 CREATE FUNCTION execution_monitor.node_performance_since(p_since timestamp with time zone) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
     LANGUAGE plpgsql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 #variable_conflict use_column
 DECLARE
@@ -1533,7 +1551,8 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.node_performance(p_hours integer DEFAULT 24) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     BEGIN ATOMIC
  SELECT node_performance_since.node,
      node_performance_since.runs,
@@ -1552,8 +1571,8 @@ END;
 --
 
 CREATE FUNCTION execution_monitor.node_performance_json(p_hours integer DEFAULT 24) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
     PERFORM check_hours(p_hours);
@@ -1571,7 +1590,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.rebuild_rollups() RETURNS bigint
     LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     hour_start timestamptz;
@@ -1603,7 +1622,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.rollup_apply(p_signs integer[], p_started_at timestamp with time zone[], p_statuses text[], p_durations integer[], p_input_tokens integer[], p_output_tokens integer[], p_total_tokens integer[], p_traces jsonb[], p_failed_nodes jsonb[]) RETURNS integer
     LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
     WITH r AS MATERIALIZED (
@@ -1711,7 +1730,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.rollup_window(p_since timestamp with time zone, OUT rollup_from timestamp with time zone, OUT raw_from timestamp with time zone, OUT raw_until timestamp with time zone, OUT raw_sign integer) RETURNS record
     LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
     hour_start timestamptz := date_trunc('hour', p_since, 'UTC');
@@ -1737,7 +1756,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.tg_execution_logs__notify() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
     PERFORM pg_notify('execution_events', chunk.payload)
@@ -1759,7 +1778,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.tg_execution_logs__rollup_delete() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
     PERFORM rollup_apply(array_agg(-1), array_agg(o.started_at), array_agg(o.status::text),
@@ -1779,7 +1798,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.tg_execution_logs__rollup_insert() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
     PERFORM rollup_apply(array_agg(1), array_agg(n.started_at), array_agg(n.status::text),
@@ -1799,7 +1818,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.tg_execution_logs__rollup_truncate() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
     TRUNCATE execution_rollups_hourly, execution_durations_hourly, node_rollups_hourly,
@@ -1815,7 +1834,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.tg_execution_logs__rollup_update() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
     PERFORM rollup_apply(array_agg(c.sign), array_agg(c.started_at), array_agg(c.status::text),
@@ -1840,8 +1859,8 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.thread_summaries(p_hours integer DEFAULT 24, p_user_id text DEFAULT NULL::text) RETURNS TABLE(conversation_id text, user_id text, turns bigint, failed_turns bigint, partial_turns bigint, running_turns bigint, first_started_at timestamp with time zone, last_activity timestamp with time zone, p50_duration_ms integer, p99_duration_ms integer, input_tokens bigint, output_tokens bigint, total_tokens bigint, last_status text, last_request text)
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'public'
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     SET plan_cache_mode TO 'force_custom_plan'
     AS $$
 BEGIN
@@ -2309,4 +2328,7 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261202000201'),
     ('20261202000202'),
     ('20261202000203'),
-    ('20261202000400');
+    ('20261202000300'),
+    ('20261202000301'),
+    ('20261202000400'),
+    ('20261202000401');

@@ -27,7 +27,11 @@ monitor never closes it); ``ExecutionMonitor(emit=...)`` hands events to any cal
 Started in an event loop with a database URL, it also serves the library's routers
 (`api.router.create_router(monitor)`, `create_system_router(monitor)`): a read pool
 with a statement timeout, and the live fan-out with its LISTEN connection
-(``serve_api=False`` leaves both out).
+(``serve_api=False`` leaves both out). ``reader_database_url=`` gives them a login of
+their own (a member of ``execution_monitor_reader``, which can only read) while the
+writer logs in with ``database_url`` (a member of ``execution_monitor_writer``, which
+can only write); by default both use ``database_url``. With ``pool=`` and a
+``reader_database_url``, the routers are served too.
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ class ExecutionMonitor(_Capture):
         read_pool_size: int = 10,
         read_statement_timeout_s: float = 5.0,
         stream_options: dict[str, Any] | None = None,
+        reader_database_url: str | None = None,
         **settings: Any,
     ) -> None:
         if sum(x is not None for x in (database_url, pool, emit)) != 1:
@@ -121,7 +126,9 @@ class ExecutionMonitor(_Capture):
         self._intake: _Intake | None = None
         self._closing = threading.Event()
         self.api_token = api_token
-        self.serve_api = serve_api and database_url is not None
+        # The read pool's and the LISTEN connection's login.
+        self.reader_database_url = reader_database_url or database_url
+        self.serve_api = serve_api and self.reader_database_url is not None
         self.read_pool_size = read_pool_size
         self.read_statement_timeout_s = read_statement_timeout_s
         # ExecutionBroadcaster's settings: client_queue_size, replay_max_changes, ...
@@ -160,7 +167,7 @@ class ExecutionMonitor(_Capture):
         if self.writer is not None:
             self.writer.start()
         if self.serve_api and self._read_pool is None:
-            url = self.database_url
+            url = self.reader_database_url
             assert url is not None
             # min_size=0: the app starts (and answers) while the database is down.
             self._read_pool = await asyncpg.create_pool(

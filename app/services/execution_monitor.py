@@ -12,8 +12,11 @@ from langgraph_execution_monitor.writer import LogWriter
 
 
 def build_monitor(settings: Settings, database_url: str) -> ExecutionMonitor:
+    """The monitor on `database_url` (the migrated one), its writer and its reads logging
+    in as WRITER_DATABASE_URL's and READER_DATABASE_URL's users when those are set."""
     return ExecutionMonitor(
-        database_url,
+        settings.writer_database_url or database_url,
+        reader_database_url=settings.reader_database_url or database_url,
         batch_size=settings.writer_batch_size,
         flush_interval_s=settings.writer_flush_interval_s,
         max_events=settings.buffer_max_events,

@@ -72,7 +72,7 @@ SELECT change_seq, execution::text FROM execution_monitor.executions_changed_sin
 
 -- name: latest_change_seq
 -- The newest change_seq (where a fresh listener starts).
-SELECT coalesce(max(change_seq), 0) FROM execution_monitor.execution_logs;
+SELECT execution_monitor.latest_change_seq();
 
 -- name: close_stale_executions
 -- Close runs still `running` after this many seconds as failed; returns how many.
