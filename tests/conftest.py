@@ -3,15 +3,17 @@
 The server is DATABASE_URL's when set (CI and this machine: PostgreSQL 15 on
 127.0.0.1:5432), otherwise an embedded PostgreSQL 18 started for the session.
 A template database is migrated once per session with the real dbmate binary;
-each test gets its own copy of it. Only databases this session created are
-dropped.
+each test gets its own copy of it, made ahead of time on a thread of its own
+(see DatabaseCopies). Only databases this session created are dropped.
 """
 
 import asyncio
 import os
 import shutil
 import tempfile
+import threading
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,16 +90,127 @@ async def template_database(server_url: str) -> str:
     return name
 
 
-@pytest.fixture
-async def database_url(server_url: str, template_database: str) -> AsyncIterator[str]:
-    """URL of a fresh, migrated database for this test alone."""
-    url = await create_database(server_url, template=template_database)
-    yield url
-    admin = await asyncpg.connect(server_url)
+class DatabaseCopies:
+    """Copies of the template, made ahead on threads of their own, and dropped
+    there once their test is done.
+
+    One CREATE DATABASE waits a few hundred milliseconds for the disk, longer
+    than most tests run; a few made at once wait hardly longer than one. Made
+    ahead, several at a time, they are mostly off the suite's path. Each copy
+    is still fresh: made from the template, handed to one test, dropped
+    (WITH FORCE) after it."""
+
+    AHEAD = 4  # copies kept ready (or being made)
+    THREADS = 3
+    TAKE_TIMEOUT_S = 120.0
+
+    def __init__(self, server_url: str, template: str) -> None:
+        self.server_url = server_url
+        self.template = template
+        self._ready: deque[str] = deque()
+        self._to_drop: deque[str] = deque()
+        self._changed = threading.Condition()
+        self._creating = 0
+        self._stopping = False
+        self._error: BaseException | None = None
+        self._threads = [
+            threading.Thread(target=self._run, name=f"database-copies-{n}", daemon=True)
+            for n in range(self.THREADS)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def take(self) -> str:
+        """The URL of a fresh copy, for one test alone (blocks until one is made)."""
+        with self._changed:
+            ready = self._changed.wait_for(
+                lambda: self._ready or self._error is not None, self.TAKE_TIMEOUT_S
+            )
+            if self._error is not None:
+                raise RuntimeError("making a copy of the template failed") from self._error
+            if not ready:
+                raise TimeoutError(f"no copy of the template in {self.TAKE_TIMEOUT_S} s")
+            url = self._ready.popleft()
+            self._changed.notify_all()
+            return url
+
+    def drop(self, url: str) -> None:
+        """Drop a copy whose test is done (on the thread, in the background)."""
+        with self._changed:
+            self._to_drop.append(url)
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """Drop what is waiting to be dropped, stop the threads; raise what they met."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        for thread in self._threads:
+            thread.join(60)
+        if self._error is not None:
+            raise self._error
+
+    def _next_job(self) -> tuple[str, str] | None:
+        """("create", "") or ("drop", url); None once stopping with nothing to drop.
+        A waiting test comes first, then drops, then copies made ahead."""
+        with self._changed:
+            while True:
+                if self._stopping:
+                    return ("drop", self._to_drop.popleft()) if self._to_drop else None
+                wanted = self.AHEAD - len(self._ready) - self._creating
+                if wanted > 0 and not (self._to_drop and self._ready):
+                    self._creating += 1
+                    return ("create", "")
+                if self._to_drop:
+                    return ("drop", self._to_drop.popleft())
+                self._changed.wait()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._work())
+        except BaseException as error:
+            with self._changed:
+                self._error = error
+                self._changed.notify_all()
+
+    async def _work(self) -> None:
+        admin = await asyncpg.connect(self.server_url)
+        try:
+            while (job := self._next_job()) is not None:
+                kind, url = job
+                if kind == "drop":
+                    name = database_name(url)
+                    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    continue
+                name = f"{SESSION_TAG}_{uuid.uuid4().hex[:10]}"
+                try:
+                    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+                finally:
+                    with self._changed:
+                        self._creating -= 1
+                        self._changed.notify_all()
+                with self._changed:
+                    self._ready.append(with_database(self.server_url, name))
+                    self._changed.notify_all()
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="session")
+def database_copies(server_url: str, template_database: str) -> Iterator[DatabaseCopies]:
+    copies = DatabaseCopies(server_url, template_database)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
+        yield copies
     finally:
-        await admin.close()
+        copies.close()
+
+
+@pytest.fixture
+async def database_url(database_copies: DatabaseCopies) -> AsyncIterator[str]:
+    """URL of a fresh, migrated database for this test alone (dropped after it)."""
+    url = await asyncio.to_thread(database_copies.take)
+    yield url
+    database_copies.drop(url)
 
 
 @pytest.fixture

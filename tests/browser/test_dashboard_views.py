@@ -98,6 +98,7 @@ async def test_the_threads_view_has_a_row_per_conversation_with_its_turns_and_to
     await row.click()
 
     turns = by_testid(page, "thread-turn")
+    await expect(turns).to_have_count(2)  # drawn once the conversation is fetched
     assert await turns.evaluate_all("ts => ts.map(t => t.dataset.id)") == [first, second]
     await turns.first.locator("summary").click()
     tree = turns.first.get_by_test_id("thread-tree")
