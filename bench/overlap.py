@@ -37,7 +37,9 @@ def timed(function: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-async def measure(workload: str, rounds: int) -> dict[str, list[tuple[float, float]]]:
+async def measure(
+    workload: str, rounds: int, collect: bool = True
+) -> dict[str, list[tuple[float, float]]]:
     writer_module.LogWriter._convert_slice = timed(writer_module.LogWriter._convert_slice)  # type: ignore[method-assign]
     writer_module.rows_to_json = timed(writer_module.rows_to_json)
     async with scratch_database("elm_bench_overlap") as url:
@@ -57,6 +59,8 @@ async def measure(workload: str, rounds: int) -> dict[str, list[tuple[float, flo
             return {"message": "hi", "n": 0}
 
         runs: dict[str, list[tuple[float, float]]] = {"plain": [], "monitor": []}
+        if not collect:
+            gc.disable()  # collections only between rounds
         for _ in range(rounds):
             for variant in runs:
                 graph.__class__ = plain if variant == "plain" else monitored
@@ -73,6 +77,7 @@ async def measure(workload: str, rounds: int) -> dict[str, list[tuple[float, flo
                     runs[variant].append(((ended - began) * 1e6, inside * 1e6))
                 await written(writer)
             gc.collect()
+        gc.enable()
         await writer.stop(10)
     return runs
 
@@ -81,9 +86,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workload", choices=["trivial", "react"], default="react")
     parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--no-gc", action="store_true", help="no collections during the runs")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    for variant, samples in asyncio.run(measure(args.workload, args.rounds)).items():
+    for variant, samples in asyncio.run(
+        measure(args.workload, args.rounds, not args.no_gc)
+    ).items():
         latencies = [latency for latency, _ in samples]
         p99 = percentile(latencies, 0.99)
         slowest = [inside for latency, inside in samples if latency >= p99]
