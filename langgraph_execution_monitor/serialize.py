@@ -83,7 +83,7 @@ def to_json(value: Any, max_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS) -> str
     """Compact JSON text of any value, at most about ``max_chars`` long: past it, a JSON
     object saying how long it was, with its beginning as a string."""
     try:
-        text = orjson.dumps(value, default=_default, option=_OPTIONS).decode()
+        text = to_json_uncapped(value)
     except Exception as error:  # a cycle, a raising property, lone surrogates
         text = _careful_json(value, error)
     if "\\u0000" in text:  # jsonb refuses NUL
@@ -307,44 +307,28 @@ def entry_dict(
     what ``stamp`` makes of them (the writer's ISO-8601). With ``encode_output`` false
     the output stays the object itself, for a caller that encodes the whole trace at
     once with `to_json_uncapped` and checks the cap itself."""
-    (node, status, start, end, clock, error, step, parent, attempt, kind, task_id) = entry[:11]
+    start, end, clock = entry.start, entry.end, entry.clock
+    out: dict[str, Any] = {
+        "node": entry.node,
+        "status": entry.status,
+        "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
+    }
+    if entry.status == "failed":
+        out["error"] = entry.error
     if stamp is None:
-        ended: Any = clock + end
-        began: Any = clock + start
+        out["timestamp"] = clock + end
+        out["started_at"] = clock + start
     else:
         ended_at, started_at = clock + end, clock + start
-        ended = stamp(ended_at)
+        out["timestamp"] = ended = stamp(ended_at)
         # Many entries start and end within the same millisecond: one text for both.
         same = int(ended_at * 1000) == int(started_at * 1000)
-        began = ended if same else stamp(started_at)
-    # One literal per shape (the key order is the stored order).
-    if status == "failed":
-        out: dict[str, Any] = {
-            "node": node,
-            "status": status,
-            "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
-            "error": error,
-            "timestamp": ended,
-            "started_at": began,
-            "step": step,
-            "parent": parent,
-            "attempt": attempt,
-            "type": kind,
-            "task_id": task_id,
-        }
-    else:
-        out = {
-            "node": node,
-            "status": status,
-            "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
-            "timestamp": ended,
-            "started_at": began,
-            "step": step,
-            "parent": parent,
-            "attempt": attempt,
-            "type": kind,
-            "task_id": task_id,
-        }
+        out["started_at"] = ended if same else stamp(started_at)
+    out["step"] = entry.step
+    out["parent"] = entry.parent
+    out["attempt"] = entry.attempt
+    out["type"] = entry.kind
+    out["task_id"] = entry.task_id
     if entry.branch is not None:
         out["branch"] = entry.branch
     if entry.cached:

@@ -584,7 +584,7 @@ class LogWriter:
                     await self._between_slices()
                 begin = self._convert_slice(converting, begin, rows, unconvertible)
             if unconvertible and merged:  # their starts are written after all
-                rows.extend(self._unmerge(merged, unconvertible))
+                rows.extend(self._unmerge(merged, self._ids_of(unconvertible)))
             shards = self._shard(rows)
         except BaseException:
             self._buffer.extendleft(reversed(taken))
@@ -628,20 +628,26 @@ class LogWriter:
             logger.exception("cannot merge the batch's starts into their finishes")
             return taken, {}
 
-    def _unmerge(self, merged: dict[Any, Any], finishes: list[Any]) -> list[Row]:
-        """The rows of the starts set aside for these finishes (which were not written)."""
-        rows: list[Row] = []
-        for finish in finishes:
+    def _ids_of(self, events: list[Any]) -> list[Any]:
+        """The row ids of these events (cleaned as their rows' are); odd ones skipped."""
+        ids = []
+        for event in events:
             try:
-                start = merged.pop(self._clean(finish.execution_id), None)
+                ids.append(self._clean(event.execution_id))
             except Exception:
                 continue
-            if start is not None:
-                converted, failed = event_rows([start], self._clean)
-                rows.extend(converted)
-                if failed:
-                    self.stats.failed_to_log += 1
-                    self._pending -= 1
+        return ids
+
+    def _unmerge(self, merged: dict[Any, Any], ids: list[Any]) -> list[Row]:
+        """The rows of the starts set aside under these row ids, taken out of `merged`
+        (their finishes were not written); a start that cannot be converted is counted."""
+        starts = [s for s in (merged.pop(row_id, None) for row_id in ids) if s is not None]
+        if not starts:
+            return []
+        rows, failed = event_rows(starts, self._clean)
+        if failed:
+            self.stats.failed_to_log += len(failed)
+            self._pending -= len(failed)
         return rows
 
     async def _write_work(self) -> None:
@@ -673,8 +679,7 @@ class LogWriter:
                 for stack in stacks:
                     group.create_task(self._write_stack(stack))
         if self._merged:  # starts whose finish went nowhere (cannot happen): write them
-            rows = self._unmerge(self._merged, [start for start in self._merged.values()])
-            self._merged = {}
+            rows = self._unmerge(self._merged, list(self._merged))
             if rows:
                 await self._write_stack([rows])
         self._work = []
@@ -696,14 +701,10 @@ class LogWriter:
                     stack.pop()
                     if len(rows) == 1:
                         self._count_failed(rows[0], error)
-                        start = self._merged.pop(rows[0][0], None) if self._merged else None
-                        if start is not None:  # the refused finish's start, on its own
-                            converted, failed = event_rows([start], self._clean)
-                            if converted:
-                                stack.append(converted)
-                            if failed:
-                                self.stats.failed_to_log += 1
-                                self._pending -= 1
+                        if self._merged:  # the refused finish's start, on its own
+                            start_rows = self._unmerge(self._merged, [rows[0][0]])
+                            if start_rows:
+                                stack.append(start_rows)
                     else:
                         middle = len(rows) // 2
                         stack.append(rows[middle:])

@@ -29,11 +29,11 @@ import dataclasses
 import inspect
 import logging
 import time
-from functools import partial
 from typing import Any
 
 from langgraph_execution_monitor.capture.recording import (
     Frame,
+    _new_entry,
     current_frame,
     current_run,
     record_cached,
@@ -41,11 +41,9 @@ from langgraph_execution_monitor.capture.recording import (
     record_llm_call,
     supersede,
 )
-from langgraph_execution_monitor.events import LLMCall, TraceEntry
+from langgraph_execution_monitor.events import LLMCall
 
 logger = logging.getLogger("langgraph_execution_monitor.capture")
-
-_new_entry = partial(tuple.__new__, TraceEntry)
 
 PUSH = "__pregel_push"  # langgraph._internal._constants.PUSH
 START = "__start__"

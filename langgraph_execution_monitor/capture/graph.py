@@ -159,19 +159,9 @@ def _start(graph: Any, binding: Binding, input: Any, config: Any, kwargs: dict[s
         if execution_id is None and config:
             execution_id = config.get("run_id")
     notes: list[str] = []
-    # `_identifier` only for what is not a usable string already (the usual case).
-    if execution_id is None:
-        execution_id = new_execution_id()
-    elif not (execution_id.__class__ is str and 0 < len(execution_id) <= MAX_ID_CHARS):
-        execution_id = _identifier(execution_id, "execution_id", notes) or new_execution_id()
-    if conversation_id is not None and not (
-        conversation_id.__class__ is str and 0 < len(conversation_id) <= MAX_ID_CHARS
-    ):
-        conversation_id = _identifier(conversation_id, "conversation_id", notes)
-    if user_id is None:
-        user_id = binding.user_id
-    elif not (user_id.__class__ is str and 0 < len(user_id) <= MAX_ID_CHARS):
-        user_id = _identifier(user_id, "user_id", notes) or binding.user_id
+    execution_id = _identifier(execution_id, "execution_id", notes) or new_execution_id()
+    conversation_id = _identifier(conversation_id, "conversation_id", notes)
+    user_id = _identifier(user_id, "user_id", notes) or binding.user_id
     run = Run(
         execution_id,
         user_id,
@@ -471,9 +461,7 @@ def _monitored_class(base: type, binding: Binding) -> type:
         # LangGraph is crossed at each of the dozen suspensions of a run.
         if current_run.get() is not None:
             return await base_ainvoke(self, input, config, **_strip(kwargs))
-        if (kwargs or self.interrupt_before_nodes or self.interrupt_after_nodes) and (
-            not _plain_result(self, kwargs)
-        ):
+        if not _plain_result(self, kwargs):
             return await base_ainvoke(self, input, config, **kwargs)
         try:
             run = _start(self, binding, input, config, kwargs)
@@ -482,21 +470,14 @@ def _monitored_class(base: type, binding: Binding) -> type:
             return await base_ainvoke(self, input, config, **_strip(kwargs))
         # Set once for the whole call: the caller awaits it, so none of its own code
         # runs inside this context meanwhile.
-        run_token, frame_token = current_run.set(run), current_frame.set(None)
+        tokens = (current_run.set(run), current_frame.set(None))
         try:
-            if kwargs:
-                result = await base_ainvoke(self, input, config, **kwargs)
-            else:
-                result = await base_ainvoke(self, input, config)
+            result = await base_ainvoke(self, input, config, **kwargs)
         except BaseException as exc:
-            _reset((run_token, frame_token))
+            _reset(tokens)
             _finish(binding, run, exc, None, False, False)
             raise
-        try:
-            current_frame.reset(frame_token)
-            current_run.reset(run_token)
-        except ValueError:
-            pass
+        _reset(tokens)
         _finish(binding, run, None, result, True, False)
         return result
 
