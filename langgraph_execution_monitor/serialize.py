@@ -296,7 +296,7 @@ def trimmed_traceback(error: BaseException) -> str:
 def entry_dict(
     entry: TraceEntry,
     max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
-    stamp: Callable[[float], Any] | None = None,
+    stamps: Callable[[float, float], tuple[Any, Any]] | None = None,
     *,
     encode_output: bool = True,
 ) -> dict[str, Any]:
@@ -304,41 +304,44 @@ def entry_dict(
     (failed entries only) and timestamp (when it ended); then started_at, step, parent,
     attempt, type, task_id, and where they apply branch, output, error_type,
     traceback, llm_calls, tokens and cached. Timestamps are `time.time()` floats, or
-    what ``stamp`` makes of them (the writer's ISO-8601). With ``encode_output`` false
-    the output stays the object itself, for a caller that encodes the whole trace at
-    once with `to_json_uncapped` and checks the cap itself."""
-    start, end, clock = entry.start, entry.end, entry.clock
-    out: dict[str, Any] = {
-        "node": entry.node,
-        "status": entry.status,
-        "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
-    }
-    if entry.status == "failed":
-        out["error"] = entry.error
-    if stamp is None:
-        out["timestamp"] = clock + end
-        out["started_at"] = clock + start
+    what ``stamps`` makes of (started, ended) (the writer's ISO-8601). With
+    ``encode_output`` false the output stays the object itself, for a caller that
+    encodes the whole trace at once with `to_json_uncapped` and checks the cap itself."""
+    # One unpacking and one literal: this runs for every entry the writer stores.
+    (node, status, start, end, clock, error, step, parent, attempt, kind, task_id) = entry[:11]
+    if stamps is None:
+        started_at, ended_at = clock + start, clock + end
     else:
-        ended_at, started_at = clock + end, clock + start
-        out["timestamp"] = ended = stamp(ended_at)
-        # Many entries start and end within the same millisecond: one text for both.
-        same = int(ended_at * 1000) == int(started_at * 1000)
-        out["started_at"] = ended if same else stamp(started_at)
-    out["step"] = entry.step
-    out["parent"] = entry.parent
-    out["attempt"] = entry.attempt
-    out["type"] = entry.kind
-    out["task_id"] = entry.task_id
+        started_at, ended_at = stamps(clock + start, clock + end)
+    out: dict[str, Any] = {
+        "node": node,
+        "status": status,
+        "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
+        "timestamp": ended_at,
+        "started_at": started_at,
+        "step": step,
+        "parent": parent,
+        "attempt": attempt,
+        "type": kind,
+        "task_id": task_id,
+    }
+    if status == "failed":
+        out["error"] = error
+    branch, output, exception, llm_calls, cached = entry[11:]
+    if output is not None:
+        out["output"] = (
+            orjson.Fragment(to_json(output, max_output_chars)) if encode_output else output
+        )
+    if branch is not None or cached or exception is not None or llm_calls:
+        _rare_keys(out, entry)
+    return out
+
+
+def _rare_keys(out: dict[str, Any], entry: TraceEntry) -> None:
     if entry.branch is not None:
         out["branch"] = entry.branch
     if entry.cached:
         out["cached"] = True
-    if entry.output is not None:
-        out["output"] = (
-            orjson.Fragment(to_json(entry.output, max_output_chars))
-            if encode_output
-            else entry.output
-        )
     if entry.exception is not None and entry.status == "failed":
         out["error_type"] = type(entry.exception).__name__
         out["traceback"] = trimmed_traceback(entry.exception)
@@ -350,7 +353,6 @@ def entry_dict(
             "output": sum(c["output_tokens"] or 0 for c in calls),
             "total": sum(c["total_tokens"] or 0 for c in calls),
         }
-    return out
 
 
 def plain(entry: dict[str, Any]) -> dict[str, Any]:

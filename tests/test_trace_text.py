@@ -8,7 +8,7 @@ import orjson
 from langchain_core.messages import AIMessage
 
 from langgraph_execution_monitor.events import LLMCall, TraceEntry
-from langgraph_execution_monitor.rows import TextCleaner, iso, trace_text
+from langgraph_execution_monitor.rows import TextCleaner, iso, iso_pair, trace_text
 from langgraph_execution_monitor.serialize import entry_dict
 
 
@@ -31,7 +31,7 @@ def entry(node: str, **fields: Any) -> TraceEntry:
 
 def one_by_one(trace: list[TraceEntry], cap: int) -> list[dict[str, Any]]:
     """The stored format, entry by entry (each output encoded and capped alone)."""
-    return [orjson.loads(orjson.dumps(entry_dict(item, cap, iso))) for item in trace]
+    return [orjson.loads(orjson.dumps(entry_dict(item, cap, iso_pair))) for item in trace]
 
 
 def failure() -> ValueError:
@@ -84,3 +84,20 @@ def test_text_the_database_refuses_is_repaired_in_a_usual_trace() -> None:
 
     assert stored[0]["output"] == {"text": "a\ufffdb"}
     assert "\ud800" not in stored[1]["output"] and stored[1]["output"].startswith("x")
+
+
+def test_an_entry_s_start_and_end_stamps_are_each_what_iso_makes_of_them() -> None:
+    # Same millisecond, same second, seconds and days apart, before 1970, not a time.
+    pairs = [
+        (1796152340.0391, 1796152340.0394),
+        (1796152340.0391, 1796152340.9994),
+        (1796152339.9996, 1796152340.0004),
+        (1796150000.5, 1796152340.25),
+        (-1.0005, -0.5),
+        (0.0, float("inf")),
+        (float("nan"), 1.5),
+    ]
+    for started_at, ended_at in pairs:
+        assert iso_pair(started_at, ended_at) == (iso(started_at), iso(ended_at))
+    assert iso(1796152339.9996) == "2026-12-01T19:12:19.999Z"
+    assert iso(-0.5) == "1969-12-31T23:59:59.500Z"
