@@ -26,6 +26,8 @@ from langgraph_execution_monitor.events import (
 from langgraph_execution_monitor.serialize import (
     DEFAULT_MAX_OUTPUT_CHARS,
     entry_dict,
+    entry_dicts,
+    iso,
     request_text,
     response_text,
     to_json,
@@ -81,60 +83,7 @@ class TextCleaner:
         return value
 
 
-# -- timestamps -----------------------------------------------------------------
-
-# One-entry cache, (second, its ISO text): timestamps cluster in a second. One
-# tuple, replaced whole, so that a reader never sees one second with another's text.
-_iso_second: tuple[int | None, str] = (None, "")
-_ISO_MILLIS = [f".{ms:03d}Z" for ms in range(1000)]
 _TIMESTAMP_KEYS = ("timestamp", "started_at")
-
-
-def _millis(ts: float) -> int:
-    """Whole milliseconds since the epoch, rounded down (raises for inf and nan)."""
-    millis = int(ts * 1000)  # truncates towards zero
-    return millis - 1 if millis > ts * 1000 else millis
-
-
-def _second_text(second: int) -> str | None:
-    global _iso_second
-    cached, text = _iso_second
-    if cached != second:
-        try:
-            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        except (OverflowError, OSError, ValueError):
-            return None
-        _iso_second = (second, text)
-    return text
-
-
-def iso(ts: float) -> str | None:
-    """`time.time()` float as ISO-8601 UTC with milliseconds ("...:00.120Z")."""
-    try:
-        second, millis = divmod(_millis(ts), 1000)
-    except (OverflowError, ValueError):  # inf, nan
-        return None
-    text = _second_text(second)
-    return None if text is None else text + _ISO_MILLIS[millis]
-
-
-def iso_pair(started_at: float, ended_at: float) -> tuple[str | None, str | None]:
-    """`iso` of an entry's start and end. Most entries start and end in the same
-    second, many in the same millisecond: one second's text, or one text, for both."""
-    try:
-        ended, started = _millis(ended_at), _millis(started_at)
-    except (OverflowError, ValueError):
-        return iso(started_at), iso(ended_at)
-    second, millis = divmod(ended, 1000)
-    text = _second_text(second)
-    if text is None:
-        return iso(started_at), None
-    ended_text = text + _ISO_MILLIS[millis]
-    if started == ended:
-        return ended_text, ended_text
-    if started // 1000 == second:
-        return text + _ISO_MILLIS[started - second * 1000], ended_text
-    return iso(started_at), ended_text
 
 
 # -- the trace ------------------------------------------------------------------
@@ -164,7 +113,7 @@ def trace_text(trace: Sequence[TraceEntry | dict[str, Any]], clean: TextCleaner)
         out = TraceText()
     for raw in trace[: clean.max_trace_entries] if dropped else trace:
         if raw.__class__ is TraceEntry:  # what the monitor records
-            entry = entry_dict(raw, max_output, iso_pair)  # type: ignore[arg-type]
+            entry = entry_dict(raw, max_output, stamp=True)  # type: ignore[arg-type]
             if raw.llm_calls:  # type: ignore[union-attr]
                 _add_tokens(out, entry)
             entries.append(entry)
@@ -196,14 +145,13 @@ def _at_once(
     """The usual trace (the monitor's entries, small outputs, plain text) in one
     encoding: None when it is not that trace, and the careful path must run. A text
     no longer than an output's cap holds no output over that cap."""
-    entries = []
     for raw in trace:
         if raw.__class__ is not TraceEntry:
             return None
-        entry = entry_dict(raw, None, iso_pair, encode_output=False)  # type: ignore[arg-type]
+    entries = entry_dicts(trace, None, stamp=True, encode_output=False)  # type: ignore[arg-type]
+    for raw, entry in zip(trace, entries, strict=True):
         if raw.llm_calls:  # type: ignore[union-attr]
             _add_tokens(out, entry)
-        entries.append(entry)
     try:
         text = to_json_uncapped(entries)
     except Exception:
@@ -420,7 +368,6 @@ __all__ = [
     "event_rows",
     "event_size",
     "iso",
-    "iso_pair",
     "rows_to_columns",
     "rows_to_json",
 ]

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import math
+import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -99,7 +101,12 @@ def to_json(value: Any, max_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS) -> str
 def to_json_uncapped(value: Any) -> str:
     """`to_json` without its cap and its repairs: raises where `to_json` would repair
     (a cycle, lone surrogates, an unreadable value); the caller falls back to it."""
-    return orjson.dumps(value, default=_default, option=_OPTIONS).decode()
+    try:
+        # Without OPT_NON_STR_KEYS first: it doubles orjson's cost of every dict, and
+        # keys are almost always strings (a dict with another key raises: then with it).
+        return orjson.dumps(value, default=_default, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    except TypeError:
+        return orjson.dumps(value, default=_default, option=_OPTIONS).decode()
 
 
 def _careful_json(value: Any, error: Exception) -> str:
@@ -293,48 +300,121 @@ def trimmed_traceback(error: BaseException) -> str:
     return text[-TRACEBACK_MAX_CHARS:]
 
 
-def entry_dict(
-    entry: TraceEntry,
+# -- timestamps -----------------------------------------------------------------
+
+# One-entry cache, (second, its ISO text): timestamps cluster in a second. One
+# tuple, replaced whole, so that a reader never sees one second with another's text.
+# The second is a float: epoch seconds and milliseconds are multi-digit Python ints,
+# whose arithmetic costs several times a float's.
+_iso_second: tuple[float, str] = (math.nan, "")
+# Index 1000 too: int(fraction * 1000) can round up to it for a fraction just below 1.
+_ISO_MILLIS = [f".{ms:03d}Z" for ms in range(1000)] + [".999Z"]
+
+
+def iso(ts: float) -> str | None:
+    """`time.time()` float as ISO-8601 UTC with milliseconds ("...:00.120Z")."""
+    global _iso_second
+    try:
+        fraction = ts % 1.0  # exact, and in [0, 1) before 1970 too
+    except TypeError:
+        return None
+    second = ts - fraction
+    cached, text = _iso_second
+    if cached != second:
+        try:
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(second)))
+        except (OverflowError, OSError, ValueError):  # inf, nan, out of range
+            return None
+        _iso_second = (second, text)
+    return text + _ISO_MILLIS[int(fraction * 1000)]
+
+
+# -- trace entries ----------------------------------------------------------------
+
+
+def entry_dicts(
+    trace: Sequence[TraceEntry],
     max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
-    stamps: Callable[[float, float], tuple[Any, Any]] | None = None,
     *,
+    stamp: bool = False,
     encode_output: bool = True,
-) -> dict[str, Any]:
-    """The stored format of an entry: the seed's node, status, execution_time_ms, error
+) -> list[dict[str, Any]]:
+    """The stored format of entries: the seed's node, status, execution_time_ms, error
     (failed entries only) and timestamp (when it ended); then started_at, step, parent,
     attempt, type, task_id, and where they apply branch, output, error_type,
     traceback, llm_calls, tokens and cached. Timestamps are `time.time()` floats, or
-    what ``stamps`` makes of (started, ended) (the writer's ISO-8601). With
-    ``encode_output`` false the output stays the object itself, for a caller that
-    encodes the whole trace at once with `to_json_uncapped` and checks the cap itself."""
-    # One unpacking and one literal: this runs for every entry the writer stores.
-    (node, status, start, end, clock, error, step, parent, attempt, kind, task_id) = entry[:11]
-    if stamps is None:
+    with ``stamp`` `iso` texts. With ``encode_output`` false an output stays the object
+    itself, for a caller that encodes the whole trace at once with `to_json_uncapped`
+    and checks the cap itself.
+
+    One loop, no call per entry in the usual case (a call costs more than all the rest
+    of an entry): most entries start and end in the second `iso` stamped last, and a
+    timestamp minus that second is exactly the fraction `iso` would take."""
+    out: list[dict[str, Any]] = []
+    second, text = _iso_second
+    for entry in trace:
+        (
+            node,
+            status,
+            start,
+            end,
+            clock,
+            error,
+            step,
+            parent,
+            attempt,
+            kind,
+            task_id,
+            branch,
+            output,
+            exception,
+            llm_calls,
+            cached,
+        ) = entry
         started_at, ended_at = clock + start, clock + end
-    else:
-        started_at, ended_at = stamps(clock + start, clock + end)
-    out: dict[str, Any] = {
-        "node": node,
-        "status": status,
-        "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
-        "timestamp": ended_at,
-        "started_at": started_at,
-        "step": step,
-        "parent": parent,
-        "attempt": attempt,
-        "type": kind,
-        "task_id": task_id,
-    }
-    if status == "failed":
-        out["error"] = error
-    branch, output, exception, llm_calls, cached = entry[11:]
-    if output is not None:
-        out["output"] = (
-            orjson.Fragment(to_json(output, max_output_chars)) if encode_output else output
-        )
-    if branch is not None or cached or exception is not None or llm_calls:
-        _rare_keys(out, entry)
+        if stamp:
+            ended = ended_at - second
+            started = started_at - second
+            if 0.0 <= started <= ended < 1.0:
+                ended_at = text + _ISO_MILLIS[int(ended * 1000)]
+                started_text = text + _ISO_MILLIS[int(started * 1000)]
+                started_at = ended_at if started_text == ended_at else started_text
+            else:
+                ended_at, started_at = iso(ended_at), iso(started_at)
+                second, text = _iso_second
+        item: dict[str, Any] = {
+            "node": node,
+            "status": status,
+            "execution_time_ms": int((end - start) * 1e6 + 0.5) / 1000.0,
+            "timestamp": ended_at,
+            "started_at": started_at,
+            "step": step,
+            "parent": parent,
+            "attempt": attempt,
+            "type": kind,
+            "task_id": task_id,
+        }
+        if status == "failed":
+            item["error"] = error
+        if output is not None:
+            item["output"] = (
+                orjson.Fragment(to_json(output, max_output_chars)) if encode_output else output
+            )
+        if branch is not None or cached or exception is not None or llm_calls:
+            _rare_keys(item, entry)
+        out.append(item)
     return out
+
+
+def entry_dict(
+    entry: TraceEntry,
+    max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
+    *,
+    stamp: bool = False,
+    encode_output: bool = True,
+) -> dict[str, Any]:
+    """The stored format of one entry (see `entry_dicts`)."""
+    return entry_dicts((entry,), max_output_chars, stamp=stamp, encode_output=encode_output)[0]
 
 
 def _rare_keys(out: dict[str, Any], entry: TraceEntry) -> None:

@@ -8,8 +8,8 @@ import orjson
 from langchain_core.messages import AIMessage
 
 from langgraph_execution_monitor.events import LLMCall, TraceEntry
-from langgraph_execution_monitor.rows import TextCleaner, iso, iso_pair, trace_text
-from langgraph_execution_monitor.serialize import entry_dict
+from langgraph_execution_monitor.rows import TextCleaner, iso, trace_text
+from langgraph_execution_monitor.serialize import entry_dict, entry_dicts
 
 
 def entry(node: str, **fields: Any) -> TraceEntry:
@@ -31,7 +31,7 @@ def entry(node: str, **fields: Any) -> TraceEntry:
 
 def one_by_one(trace: list[TraceEntry], cap: int) -> list[dict[str, Any]]:
     """The stored format, entry by entry (each output encoded and capped alone)."""
-    return [orjson.loads(orjson.dumps(entry_dict(item, cap, iso_pair))) for item in trace]
+    return [orjson.loads(orjson.dumps(entry_dict(item, cap, stamp=True))) for item in trace]
 
 
 def failure() -> ValueError:
@@ -86,18 +86,32 @@ def test_text_the_database_refuses_is_repaired_in_a_usual_trace() -> None:
     assert "\ud800" not in stored[1]["output"] and stored[1]["output"].startswith("x")
 
 
-def test_an_entry_s_start_and_end_stamps_are_each_what_iso_makes_of_them() -> None:
-    # Same millisecond, same second, seconds and days apart, before 1970, not a time.
+def test_each_entry_s_start_and_end_are_stamped_as_iso_stamps_them() -> None:
+    # Same millisecond, same second, seconds and days apart, before 1970; in one trace, so that each entry meets the second the one before it left cached.
     pairs = [
         (1796152340.0391, 1796152340.0394),
         (1796152340.0391, 1796152340.9994),
         (1796152339.9996, 1796152340.0004),
+        (1796152340.5, 1796152340.9996),
         (1796150000.5, 1796152340.25),
         (-1.0005, -0.5),
-        (0.0, float("inf")),
-        (float("nan"), 1.5),
     ]
-    for started_at, ended_at in pairs:
-        assert iso_pair(started_at, ended_at) == (iso(started_at), iso(ended_at))
+    trace = [entry("n", start=start, end=end, clock=0.0) for start, end in pairs]
+
+    stored = entry_dicts(trace, stamp=True)
+
+    assert [(e["started_at"], e["timestamp"]) for e in stored] == [
+        (iso(start), iso(end)) for start, end in pairs
+    ]
     assert iso(1796152339.9996) == "2026-12-01T19:12:19.999Z"
+    assert iso(1796152340.9996) == "2026-12-01T19:12:20.999Z"
     assert iso(-0.5) == "1969-12-31T23:59:59.500Z"
+    assert iso(float("nan")) is None and iso(float("inf")) is None
+
+
+def test_an_output_with_keys_that_are_not_text_keeps_them_as_text() -> None:
+    trace = [entry("router", output={1: "one", None: "none", "route": {2.5: "a"}})]
+
+    stored = orjson.loads(trace_text(trace, TextCleaner(4000)).text)
+
+    assert stored[0]["output"] == {"1": "one", "null": "none", "route": {"2.5": "a"}}
