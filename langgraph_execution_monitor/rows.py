@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -89,69 +88,61 @@ _TIMESTAMP_KEYS = ("timestamp", "started_at")
 # -- the trace ------------------------------------------------------------------
 
 
-class TraceText:
+class TraceText(NamedTuple):
     """A trace as JSON text PostgreSQL accepts, with the run's token totals."""
 
-    __slots__ = ("input_tokens", "llm_calls", "output_tokens", "text", "total_tokens")
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    llm_calls: int = 0
 
-    def __init__(self) -> None:
-        self.text = "[]"
-        self.input_tokens = self.output_tokens = self.total_tokens = 0
-        self.llm_calls = 0
+
+_NO_TOKENS = (0, 0, 0, 0)
 
 
 def trace_text(trace: Sequence[TraceEntry | dict[str, Any]], clean: TextCleaner) -> TraceText:
-    out = TraceText()
+    if len(trace) <= AT_ONCE_MAX_ENTRIES and len(trace) <= clean.max_trace_entries:
+        done = _at_once(trace, clean)
+        if done is not None:
+            return done
     entries: list[dict[str, Any]] = []
     dropped = max(0, len(trace) - clean.max_trace_entries)
     max_output = clean.max_output_chars
-    if len(trace) <= min(AT_ONCE_MAX_ENTRIES, clean.max_trace_entries):
-        text = _at_once(trace, out, clean)
-        if text is not None:
-            out.text = text
-            return out
-        out = TraceText()
     for raw in trace[: clean.max_trace_entries] if dropped else trace:
         if raw.__class__ is TraceEntry:  # what the monitor records
             entry = entry_dict(raw, max_output, stamp=True)  # type: ignore[arg-type]
-            if raw.llm_calls:  # type: ignore[union-attr]
-                _add_tokens(out, entry)
-            entries.append(entry)
-            continue
-        if isinstance(raw, dict):  # already in the stored format, float timestamps
+        elif isinstance(raw, dict):  # already in the stored format, float timestamps
             entry = raw.copy()
             for key in _TIMESTAMP_KEYS:
                 value = entry.get(key)
                 if value.__class__ is float:
                     entry[key] = iso(value)
-            if entry.get("tokens"):
-                _add_tokens(out, entry)
         else:
             entry = {"node": clean(raw), "status": "unknown"}
         entries.append(entry)
+    tokens = _tokens(entries)
     if dropped:
         entries.append(_marker(dropped, "more entries than the trace keeps"))
-    out.text = _encode(entries, clean)
-    if len(out.text) > clean.max_trace_chars:  # long texts are cut first, then outputs
-        out.text = _careful(entries, clean)
-        if len(out.text) > clean.max_trace_chars:
-            out.text = _shrink(entries, clean)
-    return out
+    text = _encode(entries, clean)
+    if len(text) > clean.max_trace_chars:  # long texts are cut first, then outputs
+        text = _careful(entries, clean)
+        if len(text) > clean.max_trace_chars:
+            text = _shrink(entries, clean)
+    return TraceText(text, *tokens)
 
 
-def _at_once(
-    trace: Sequence[TraceEntry | dict[str, Any]], out: TraceText, clean: TextCleaner
-) -> str | None:
+def _at_once(trace: Sequence[TraceEntry | dict[str, Any]], clean: TextCleaner) -> TraceText | None:
     """The usual trace (the monitor's entries, small outputs, plain text) in one
     encoding: None when it is not that trace, and the careful path must run. A text
     no longer than an output's cap holds no output over that cap."""
+    calls = False
     for raw in trace:
         if raw.__class__ is not TraceEntry:
             return None
-    entries = entry_dicts(trace, None, stamp=True, encode_output=False)  # type: ignore[arg-type]
-    for raw, entry in zip(trace, entries, strict=True):
         if raw.llm_calls:  # type: ignore[union-attr]
-            _add_tokens(out, entry)
+            calls = True
+    entries = entry_dicts(trace, None, stamp=True, encode_output=False)  # type: ignore[arg-type]
     try:
         text = to_json_uncapped(entries)
     except Exception:
@@ -160,16 +151,20 @@ def _at_once(
     limit = clean.max_trace_chars if cap is None else min(cap, clean.max_trace_chars)
     if len(text) > limit or "\\u0000" in text:
         return None
-    return text
+    return TraceText(text, *_tokens(entries)) if calls else TraceText(text)
 
 
-def _add_tokens(out: TraceText, entry: dict[str, Any]) -> None:
-    tokens = entry.get("tokens")
-    if tokens:
-        out.input_tokens += tokens.get("input") or 0
-        out.output_tokens += tokens.get("output") or 0
-        out.total_tokens += tokens.get("total") or 0
-        out.llm_calls += len(entry.get("llm_calls") or ()) or 1
+def _tokens(entries: list[dict[str, Any]]) -> tuple[int, int, int, int]:
+    """Input, output and total tokens of the entries' LLM calls, and how many calls."""
+    input_tokens = output_tokens = total_tokens = calls = 0
+    for entry in entries:
+        tokens = entry.get("tokens")
+        if tokens:
+            input_tokens += tokens.get("input") or 0
+            output_tokens += tokens.get("output") or 0
+            total_tokens += tokens.get("total") or 0
+            calls += len(entry.get("llm_calls") or ()) or 1
+    return (input_tokens, output_tokens, total_tokens, calls) if calls else _NO_TOKENS
 
 
 def _marker(dropped: int, why: str) -> dict[str, Any]:

@@ -35,8 +35,17 @@ _AI_ROLES = ("ai", "assistant")
 
 
 def _default(value: Any) -> Any:
-    """orjson's fallback for what it does not know (one handler per type, found once)."""
+    """orjson's fallback for what it does not know (one handler per type, found once;
+    a message's written out: agents' outputs are lists of them)."""
     kind = type(value)
+    if kind in _MESSAGE_CLASSES:
+        fields = value.__dict__
+        out = {"type": fields["type"], "content": fields["content"]}
+        for key in _MESSAGE_EXTRAS:
+            extra = fields.get(key)
+            if extra:
+                out[key] = extra
+        return out
     handler = _HANDLERS.get(kind)
     if handler is None:
         handler = _HANDLERS[kind] = _handler_for(value)
@@ -45,6 +54,9 @@ def _default(value: Any) -> Any:
 
 def _handler_for(value: Any) -> Any:
     if _is_message(value):
+        fields = getattr(value, "__dict__", None)
+        if fields and "type" in fields and "content" in fields:
+            _MESSAGE_CLASSES.add(type(value))
         return _message_dict
     if hasattr(value, "model_dump"):  # pydantic v2
         return lambda v: v.model_dump(mode="json")
@@ -76,6 +88,8 @@ def _bytes(value: Any) -> Any:
 
 
 _HANDLERS: dict[type, Any] = {}
+# Message classes whose type and content are plain instance attributes (pydantic's).
+_MESSAGE_CLASSES: set[type] = set()
 
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
@@ -152,11 +166,18 @@ def jsonable(value: Any, max_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS) -> An
 # -- messages ---------------------------------------------------------------------
 
 
+# Plain values, told apart without `isinstance` against an ABC (a Python-level call).
+_PLAIN = (str, dict, list, tuple, int, float, bool, type(None))
+
+
 def _is_message(value: Any) -> bool:
     # langchain_core's BaseMessage without importing it here: every message has
     # `type` and `content`, and is not a plain mapping.
+    if value.__class__ in _MESSAGE_CLASSES:
+        return True
     return (
-        not isinstance(value, Mapping)
+        value.__class__ not in _PLAIN
+        and not isinstance(value, Mapping)
         and hasattr(value, "content")
         and isinstance(getattr(value, "type", None), str)
     )
@@ -194,9 +215,16 @@ def content_text(content: Any) -> str | None:
 
 
 def _role_and_content(message: Any) -> tuple[str | None, Any]:
+    kind = message.__class__
+    if kind is str:
+        return "human", message
+    if kind is tuple and len(message) == 2 and message[0].__class__ is str:
+        return message[0], message[1]
+    if kind in _MESSAGE_CLASSES:
+        return message.type, message.content
     if isinstance(message, str):
         return "human", message
-    if isinstance(message, Mapping):
+    if kind is dict or isinstance(message, Mapping):
         return message.get("role") or message.get("type"), message.get("content")
     if isinstance(message, tuple | list) and len(message) == 2 and isinstance(message[0], str):
         return message[0], message[1]
@@ -219,7 +247,7 @@ def message_text(message: Any) -> str | None:
 def _last_with_role(messages: Any, roles: tuple[str, ...]) -> Any:
     if isinstance(messages, str):
         return messages if "human" in roles else None
-    if not isinstance(messages, Sequence):
+    if messages.__class__ is not list and not isinstance(messages, Sequence):
         messages = [messages]
     for message in reversed(messages):
         role, content = _role_and_content(message)
@@ -235,7 +263,7 @@ def request_text(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    if isinstance(value, Mapping):
+    if value.__class__ is dict or isinstance(value, Mapping):
         for key in _MESSAGE_KEYS:
             item = value.get(key)
             if item is None:
@@ -260,7 +288,7 @@ def response_text(value: Any) -> str | None:
         return message_text(value)
     if isinstance(value, list) and value and all(_is_block(item) for item in value):
         return content_text(value)
-    if isinstance(value, Mapping):
+    if value.__class__ is dict or isinstance(value, Mapping):
         messages = value.get("messages")
         if messages:
             last = _last_with_role(messages, _AI_ROLES)
@@ -393,13 +421,16 @@ def entry_dicts(
             "attempt": attempt,
             "type": kind,
             "task_id": task_id,
+            # In the literal, so that the dict is made large enough at once (an 11th
+            # key added later would grow it); taken out again when there is none.
+            "output": output
+            if output is None or not encode_output
+            else orjson.Fragment(to_json(output, max_output_chars)),
         }
+        if output is None:
+            del item["output"]
         if status == "failed":
             item["error"] = error
-        if output is not None:
-            item["output"] = (
-                orjson.Fragment(to_json(output, max_output_chars)) if encode_output else output
-            )
         if branch is not None or cached or exception is not None or llm_calls:
             _rare_keys(item, entry)
         out.append(item)
@@ -426,13 +457,16 @@ def _rare_keys(out: dict[str, Any], entry: TraceEntry) -> None:
         out["error_type"] = type(entry.exception).__name__
         out["traceback"] = trimmed_traceback(entry.exception)
     if entry.llm_calls:
-        calls = [llm_call_dict(call) for call in entry.llm_calls]
+        calls = []
+        input_tokens = output_tokens = total_tokens = 0
+        for call in entry.llm_calls:
+            stored = llm_call_dict(call)
+            input_tokens += stored["input_tokens"] or 0
+            output_tokens += stored["output_tokens"] or 0
+            total_tokens += stored["total_tokens"] or 0
+            calls.append(stored)
         out["llm_calls"] = calls
-        out["tokens"] = {
-            "input": sum(c["input_tokens"] or 0 for c in calls),
-            "output": sum(c["output_tokens"] or 0 for c in calls),
-            "total": sum(c["total_tokens"] or 0 for c in calls),
-        }
+        out["tokens"] = {"input": input_tokens, "output": output_tokens, "total": total_tokens}
 
 
 def plain(entry: dict[str, Any]) -> dict[str, Any]:

@@ -87,7 +87,8 @@ def test_text_the_database_refuses_is_repaired_in_a_usual_trace() -> None:
 
 
 def test_each_entry_s_start_and_end_are_stamped_as_iso_stamps_them() -> None:
-    # Same millisecond, same second, seconds and days apart, before 1970; in one trace, so that each entry meets the second the one before it left cached.
+    # Same millisecond, same second, seconds and days apart, before 1970; in one
+    # trace, so that each entry meets the second the one before it left cached.
     pairs = [
         (1796152340.0391, 1796152340.0394),
         (1796152340.0391, 1796152340.9994),

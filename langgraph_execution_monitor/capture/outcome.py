@@ -101,7 +101,7 @@ def finished_event(
         if state.__class__ is not dict and hasattr(state, "interrupts"):  # GraphOutput (v2)
             interrupted = interrupted or bool(state.interrupts)
             state = state.value
-        if isinstance(state, Mapping) and INTERRUPT_KEY in state:
+        if (state.__class__ is dict or isinstance(state, Mapping)) and INTERRUPT_KEY in state:
             interrupted = True
         try:
             response = default_response(state) if response_of is None else response_of(state)
