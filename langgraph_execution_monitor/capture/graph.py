@@ -196,10 +196,13 @@ def _finish(
     binding.monitor.emit(event)
 
 
+_OURS = frozenset((*RUN_KEYWORDS, "_execution_monitor_outcome"))
+
+
 def _strip(kwargs: dict[str, Any]) -> dict[str, Any]:
-    for key in RUN_KEYWORDS:
-        kwargs.pop(key, None)
-    kwargs.pop("_execution_monitor_outcome", None)
+    if kwargs and not _OURS.isdisjoint(kwargs):  # LangGraph's own calls carry none
+        for key in _OURS:
+            kwargs.pop(key, None)
     return kwargs
 
 
