@@ -42,9 +42,7 @@ def test_the_request_is_the_last_human_message_whatever_its_shape() -> None:
 
 
 def test_the_response_is_the_last_ai_message_of_a_state_whatever_its_shape() -> None:
-    assert response_text({"messages": [HumanMessage("q"), AIMessage("a message")]}) == (
-        "a message"
-    )
+    assert response_text({"messages": [HumanMessage("q"), AIMessage("a message")]}) == ("a message")
     assert response_text({"messages": [("ai", "a tuple"), ("user", "q")]}) == "a tuple"
     assert response_text(Note("ai", "message-like")) == "message-like"
 
