@@ -4,6 +4,7 @@ import subprocess
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from langgraph_execution_monitor.storage.embedded import postgres_bin_dir
 from langgraph_execution_monitor.storage.migrate import dbmate, migrate, migrations_dir
@@ -102,6 +103,70 @@ async def test_migrations_recorded_in_public_by_a_bare_dbmate_are_adopted(
     finally:
         await connection.close()
     assert (adopted, left) == (len(MIGRATIONS), None)
+
+
+async def execute(url: str, sql: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def has_pg_trgm(url: str) -> bool:
+    connection = await asyncpg.connect(url)
+    try:
+        return bool(
+            await connection.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")
+        )
+    finally:
+        await connection.close()
+
+
+def rollback_all(url: str) -> None:
+    for _ in MIGRATIONS:
+        dbmate(url, "rollback")
+
+
+async def test_dropping_the_librarys_schema_keeps_a_pg_trgm_the_host_had(server_url: str) -> None:
+    """The README's way to remove the monitor: nothing of it is left, the host's
+    extension is (20261130000004's released down would drop it, see the README)."""
+    url = await create_database(server_url)
+    await execute(url, "CREATE EXTENSION pg_trgm")
+    migrate(url)
+
+    await execute(url, "DROP SCHEMA execution_monitor CASCADE")
+
+    assert await user_objects(url) == []
+    assert await has_pg_trgm(url)
+
+
+async def test_a_full_rollback_stops_before_dropping_a_pg_trgm_the_hosts_objects_use(
+    server_url: str,
+) -> None:
+    """A host index on pg_trgm makes 20261130000004's down fail (its DROP EXTENSION has
+    no CASCADE): the rollback stops there, the host's index and the extension intact."""
+    url = await create_database(server_url)
+    await execute(
+        url,
+        "CREATE EXTENSION pg_trgm; CREATE TABLE notes (body text);"
+        " CREATE INDEX notes_body_trgm ON notes USING gin (body gin_trgm_ops)",
+    )
+    migrate(url)
+
+    with pytest.raises(RuntimeError, match="cannot drop extension pg_trgm"):
+        rollback_all(url)
+
+    connection = await asyncpg.connect(url)
+    try:
+        applied = await connection.fetch(
+            "SELECT version FROM execution_monitor.schema_migrations ORDER BY version"
+        )
+        index = await connection.fetchval("SELECT to_regclass('public.notes_body_trgm')")
+    finally:
+        await connection.close()
+    assert [row["version"] for row in applied][-1] == "20261130000004"
+    assert index is not None and await has_pg_trgm(url)
 
 
 async def test_committed_schema_matches_a_fresh_migration(server_url: str) -> None:
