@@ -118,15 +118,24 @@ def check_example_app(python: Path, root: Path, env: dict[str, str]) -> None:
 async def check_only_library_schema(url: str) -> None:
     connection = await asyncpg.connect(url)
     try:
+        # Every schema but the library's and the system's (not only public): tables,
+        # views, sequences, indexes, functions, and schemas themselves; an extension's
+        # members (pg_trgm's functions) belong to the extension.
         outside = await connection.fetch(
-            """SELECT c.relname AS name
-               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-               WHERE n.nspname = 'public'
+            """WITH other AS (
+                   SELECT oid, nspname FROM pg_namespace
+                   WHERE nspname NOT IN ('execution_monitor', 'pg_catalog', 'information_schema')
+                     AND nspname NOT LIKE 'pg\\_%')
+               SELECT n.nspname || '.' || c.relname AS name
+               FROM pg_class c JOIN other n ON n.oid = c.relnamespace
                UNION ALL
-               SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-               WHERE n.nspname = 'public' AND NOT EXISTS (
+               SELECT n.nspname || '.' || p.proname
+               FROM pg_proc p JOIN other n ON n.oid = p.pronamespace
+               WHERE NOT EXISTS (
                    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                     AND d.objid = p.oid AND d.deptype = 'e')"""
+                     AND d.objid = p.oid AND d.deptype = 'e')
+               UNION ALL
+               SELECT 'schema ' || nspname FROM other WHERE nspname <> 'public'"""
         )
     finally:
         await connection.close()
