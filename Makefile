@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 CONSTRAINTS := requirements/constraints.txt
 PIP_INSTALL := $(VENV)/bin/pip install -qq --disable-pip-version-check -c $(CONSTRAINTS)
 
-.PHONY: help install install-serve serve demo status test test-embedded lint format migrate schema constraints wheel-check test-langgraph-range bench bench-read bench-overhead bench-ingest bench-stream bench-dashboard bench-instructions bench-definer
+.PHONY: help install install-serve serve demo status test test-embedded lint format migrate schema constraints wheel-check test-dependency-range bench bench-read bench-overhead bench-ingest bench-stream bench-dashboard bench-instructions bench-definer
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -59,20 +59,11 @@ constraints: install  ## re-pin $(CONSTRAINTS) to what the virtual env holds
 	{ sed -n '/^#/p' $(CONSTRAINTS); $(VENV)/bin/pip freeze --exclude-editable | grep -viE '^(pip|setuptools|wheel)=='; } > $(CONSTRAINTS).new
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 
-# The capture tests on the lowest and the highest langgraph the library's range
-# admits (pyproject: langgraph>=1.2,<2), in a virtual env of their own.
-RANGE_VENV := .venv-langgraph-range
-CAPTURE_TESTS := tests/test_capture.py tests/test_capture_langgraph.py tests/test_library_monitor.py tests/test_monitor_to_table.py
-
-test-langgraph-range:  ## the capture tests on langgraph 1.2.0 and on the newest 1.x
-	python3 -m venv $(RANGE_VENV)
-	grep -viE '^langgraph' $(CONSTRAINTS) > $(RANGE_VENV)/constraints.txt
-	$(RANGE_VENV)/bin/pip install -qq --disable-pip-version-check -c $(RANGE_VENV)/constraints.txt -e '.[embedded,demo,test]' 'langgraph==1.2.0' 'langgraph-prebuilt==1.1.0'
-	$(RANGE_VENV)/bin/python -c "import langgraph, importlib.metadata as m; print('== langgraph', m.version('langgraph'))"
-	$(RANGE_VENV)/bin/pytest -q -p no:cacheprovider $(CAPTURE_TESTS)
-	$(RANGE_VENV)/bin/pip install -qq --disable-pip-version-check -c $(RANGE_VENV)/constraints.txt -U 'langgraph>=1.2,<2' langgraph-prebuilt
-	$(RANGE_VENV)/bin/python -c "import langgraph, importlib.metadata as m; print('== langgraph', m.version('langgraph'))"
-	$(RANGE_VENV)/bin/pytest -q -p no:cacheprovider $(CAPTURE_TESTS)
+# Each runtime dependency in pyproject.toml at the lowest and at the highest
+# version its range admits, one virtual env per end (.venv-range-lowest,
+# .venv-range-highest), running the tests that exercise them (tests/dependency_range.py).
+test-dependency-range: install  ## the tests on the lowest and the highest versions the ranges admit
+	$(PY) -m tests.dependency_range
 
 wheel-check: install  ## build the wheel, install it in a fresh venv, migrate a fresh database with it
 	$(PY) -m tests.wheel_check
