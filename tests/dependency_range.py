@@ -14,7 +14,7 @@ with its test extras) and its runtime dependencies at that end:
 What those dependencies pull in (starlette, pydantic-core, langgraph-checkpoint...) is
 resolved afresh (by uv), not taken from the constraints file; the test tools keep their pinned
 versions. Then the tests that exercise those libraries run: capture (langgraph,
-langchain-core), the writer (asyncpg, orjson) and the library as a host uses it, the
+langchain-core), the writer and its JSON (asyncpg, orjson) and the library as a host uses it, the
 router, the API and the live stream (fastapi, starlette, pydantic, sse-starlette,
 prometheus-client), against DATABASE_URL's server."""
 
@@ -44,6 +44,7 @@ TESTS = (
     "tests/test_capture_langgraph.py",
     "tests/test_library_monitor.py",
     "tests/test_monitor_to_table.py",
+    "tests/test_trace_text.py",
     "tests/test_library_router.py",
     "tests/test_api_smoke.py",
     "tests/test_api_monitoring.py",
