@@ -12,10 +12,10 @@ with its test extras) and its runtime dependencies at that end:
   then fails if something held one back (a newer one within the range exists).
 
 What those dependencies pull in (starlette, pydantic-core, langgraph-checkpoint...) is
-resolved afresh (by uv), not taken from the constraints file; the test tools keep their pinned
-versions. Then the tests that exercise those libraries run: capture (langgraph,
-langchain-core), the writer and its JSON (asyncpg, orjson) and the library as a host uses it, the
-router, the API and the live stream (fastapi, starlette, pydantic, sse-starlette,
+resolved afresh (by uv), not taken from the constraints file; the test tools keep their
+pinned versions. Then the tests that exercise those libraries run: capture (langgraph,
+langchain-core), the writer and its JSON (asyncpg, orjson), the library as a host uses
+it, the router, the API and the live stream (fastapi, starlette, pydantic, sse-starlette,
 prometheus-client), against DATABASE_URL's server."""
 
 import json
