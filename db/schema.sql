@@ -76,6 +76,24 @@ $$;
 
 
 --
+-- Name: check_search(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.check_search(p_q text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+BEGIN
+    IF length(p_q) > monitoring_limit('search_max_chars') THEN
+        RAISE EXCEPTION 'q must be at most % characters, got %',
+            monitoring_limit('search_max_chars'), length(p_q)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END;
+$$;
+
+
+--
 -- Name: check_status(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -391,7 +409,7 @@ CREATE FUNCTION execution_monitor.execution_search_text(request_message text, re
 
 CREATE FUNCTION execution_monitor.monitoring_limits() RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN jsonb_build_object('page_limit_max', 200, 'hours_max', 168, 'hours_default', 24, 'offset_max', 10000, 'total_cap', 10000, 'search_max_chars', 200, 'search_prefix_chars', 1000, 'search_scan_rows', 2000, 'id_max_chars', 255);
+    RETURN jsonb_build_object('page_limit_max', 200, 'hours_max', 168, 'hours_default', 24, 'offset_max', 10000, 'total_cap', 10000, 'search_max_chars', 200, 'search_prefix_chars', 1000, 'search_scan_rows', 2000, 'id_max_chars', 255, 'user_suggestions_max', 50);
 
 
 --
@@ -430,6 +448,78 @@ BEGIN
     PERFORM check_hours(p_hours);
     RETURN jsonb_build_object('time_range_hours', p_hours)
            || execution_stats_since(now() - make_interval(hours => p_hours));
+END;
+$$;
+
+
+--
+-- Name: execution_stats_filtered(integer, timestamp with time zone, timestamp with time zone, text, text, text, text, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.execution_stats_filtered(p_hours integer DEFAULT NULL::integer, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone, p_until timestamp with time zone DEFAULT NULL::timestamp with time zone, p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_user_id_prefix text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_q text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+DECLARE
+    w record := filter_window(p_hours, p_since, p_until);
+    pattern text := CASE WHEN p_q <> '' THEN like_pattern(p_q) END;
+    user_pattern text := CASE WHEN p_user_id_prefix <> '' THEN like_prefix_pattern(p_user_id_prefix) END;
+    result jsonb;
+BEGIN
+    PERFORM check_status(p_status);
+    PERFORM check_search(p_q);
+    IF w.until IS NULL AND p_status IS NULL AND p_user_id IS NULL AND user_pattern IS NULL
+       AND p_conversation_id IS NULL AND pattern IS NULL THEN
+        RETURN filter_window_json(w.since, w.until) || execution_stats_since(w.since);
+    END IF;
+
+    WITH m AS MATERIALIZED (
+        SELECT l.status, l.total_duration_ms, l.input_tokens, l.output_tokens, l.total_tokens,
+               l.failed_nodes
+        FROM execution_logs AS l
+        WHERE (w.since IS NULL OR l.started_at >= w.since)
+          AND (w.until IS NULL OR l.started_at < w.until)
+          AND (p_status IS NULL OR l.status = p_status)
+          AND (p_user_id IS NULL OR l.user_id = p_user_id)
+          AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
+          AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+          AND (pattern IS NULL
+               OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                           l.request_message, l.response_message,
+                                           l.error_summary, l.failed_nodes)
+                  ILIKE pattern)
+    ),
+    breakdown AS (
+        SELECT f.node, count(*) AS failed_runs
+        FROM m, LATERAL (SELECT DISTINCT n.value AS node
+                         FROM jsonb_array_elements_text(m.failed_nodes) AS n) AS f
+        WHERE m.status IN ('failed', 'partial')
+        GROUP BY f.node
+    )
+    SELECT jsonb_build_object(
+               'total_executions', count(*),
+               'by_status', jsonb_build_object(
+                   'completed', count(*) FILTER (WHERE m.status = 'completed'),
+                   'failed', count(*) FILTER (WHERE m.status = 'failed'),
+                   'partial', count(*) FILTER (WHERE m.status = 'partial'),
+                   'running', count(*) FILTER (WHERE m.status = 'running'),
+                   'interrupted', count(*) FILTER (WHERE m.status = 'interrupted')),
+               'success_rate', CASE WHEN count(*) = 0 THEN 0.0
+                   ELSE round(100.0 * count(*) FILTER (WHERE m.status = 'completed') / count(*), 2)
+                   END,
+               'avg_duration_ms', round(avg(m.total_duration_ms))::integer,
+               'p95_duration_ms', round(percentile_cont(0.95) WITHIN GROUP
+                   (ORDER BY m.total_duration_ms))::integer,
+               'input_tokens', coalesce(sum(m.input_tokens), 0),
+               'output_tokens', coalesce(sum(m.output_tokens), 0),
+               'total_tokens', coalesce(sum(m.total_tokens), 0),
+               'failed_nodes_breakdown',
+               (SELECT coalesce(jsonb_object_agg(b.node, b.failed_runs), '{}'::jsonb)
+                FROM breakdown AS b))
+    INTO result
+    FROM m;
+    RETURN filter_window_json(w.since, w.until) || result;
 END;
 $$;
 
@@ -635,6 +725,48 @@ $$;
 
 
 --
+-- Name: export_executions_v2(text, text, text, integer, text, timestamp with time zone, text, integer, timestamp with time zone, timestamp with time zone, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.export_executions_v2(p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_hours integer DEFAULT NULL::integer, p_q text DEFAULT NULL::text, p_before_started_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_before_id text DEFAULT NULL::text, p_limit integer DEFAULT 1000, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone, p_until timestamp with time zone DEFAULT NULL::timestamp with time zone, p_user_id_prefix text DEFAULT NULL::text) RETURNS TABLE(started_at timestamp with time zone, id text, execution jsonb)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+DECLARE
+    w record := filter_window(p_hours, p_since, p_until);
+    pattern text := CASE WHEN p_q <> '' THEN like_pattern(p_q) END;
+    user_pattern text := CASE WHEN p_user_id_prefix <> '' THEN like_prefix_pattern(p_user_id_prefix) END;
+BEGIN
+    PERFORM check_status(p_status);
+    PERFORM check_search(p_q);
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit must be between 1 and 10000, got %', coalesce(p_limit::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT l.started_at, l.id::text, execution_summary_json(l)
+    FROM execution_logs AS l
+    WHERE (w.since IS NULL OR l.started_at >= w.since)
+      AND (w.until IS NULL OR l.started_at < w.until)
+      AND (p_before_started_at IS NULL
+           OR (l.started_at, l.id) < (p_before_started_at, coalesce(p_before_id, '')))
+      AND (p_status IS NULL OR l.status = p_status)
+      AND (p_user_id IS NULL OR l.user_id = p_user_id)
+      AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
+      AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+      AND (pattern IS NULL
+           OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                       l.request_message, l.response_message,
+                                       l.error_summary, l.failed_nodes)
+              ILIKE pattern)
+    ORDER BY l.started_at DESC, l.id DESC
+    LIMIT p_limit;
+END;
+$$;
+
+
+--
 -- Name: failed_nodes_breakdown_since(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -680,6 +812,45 @@ CREATE FUNCTION execution_monitor.failed_nodes_breakdown(p_hours integer DEFAULT
      failed_nodes_breakdown_since.failed_runs
     FROM execution_monitor.failed_nodes_breakdown_since((now() - make_interval(hours => failed_nodes_breakdown.p_hours))) failed_nodes_breakdown_since(node, failed_runs);
 END;
+
+
+--
+-- Name: filter_window(integer, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.filter_window(p_hours integer, p_since timestamp with time zone, p_until timestamp with time zone, OUT since timestamp with time zone, OUT until timestamp with time zone) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+BEGIN
+    IF p_hours IS NOT NULL THEN
+        PERFORM check_hours(p_hours);
+        IF p_since IS NOT NULL OR p_until IS NOT NULL THEN
+            RAISE EXCEPTION 'hours cannot be combined with since or until'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        since := now() - make_interval(hours => p_hours);
+    ELSIF p_since IS NULL AND p_until IS NULL THEN
+        since := now() - make_interval(hours => monitoring_limit('hours_default'));
+    ELSIF p_since >= p_until THEN
+        RAISE EXCEPTION 'since (%) must be before until (%)', iso_utc(p_since), iso_utc(p_until)
+            USING ERRCODE = 'invalid_parameter_value';
+    ELSE
+        since := p_since;
+        until := p_until;
+    END IF;
+END;
+$$;
+
+
+--
+-- Name: filter_window_json(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.filter_window_json(p_since timestamp with time zone, p_until timestamp with time zone) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    RETURN jsonb_build_object('time_range_hours', (GREATEST((1)::numeric, ceil((EXTRACT(epoch FROM (COALESCE(p_until, now()) - COALESCE(p_since, (SELECT min(l.started_at) AS min FROM execution_monitor.execution_logs l), now()))) / (3600)::numeric))))::integer, 'since', execution_monitor.iso_utc(p_since), 'until', execution_monitor.iso_utc(p_until));
 
 
 --
@@ -1567,6 +1738,68 @@ END;
 
 
 --
+-- Name: node_performance_filtered(integer, timestamp with time zone, timestamp with time zone, text, text, text, text, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.node_performance_filtered(p_hours integer DEFAULT NULL::integer, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone, p_until timestamp with time zone DEFAULT NULL::timestamp with time zone, p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_user_id_prefix text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_q text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+DECLARE
+    w record := filter_window(p_hours, p_since, p_until);
+    pattern text := CASE WHEN p_q <> '' THEN like_pattern(p_q) END;
+    user_pattern text := CASE WHEN p_user_id_prefix <> '' THEN like_prefix_pattern(p_user_id_prefix) END;
+    nodes jsonb;
+BEGIN
+    PERFORM check_status(p_status);
+    PERFORM check_search(p_q);
+    IF w.until IS NULL AND p_status IS NULL AND p_user_id IS NULL AND user_pattern IS NULL
+       AND p_conversation_id IS NULL AND pattern IS NULL THEN
+        SELECT coalesce(jsonb_agg(to_jsonb(n)), '[]'::jsonb) INTO nodes
+        FROM node_performance_since(w.since) AS n;
+    ELSE
+        WITH e AS MATERIALIZED (
+            SELECT t.node, t.status, t.duration_ms
+            FROM execution_logs AS l, trace_node_entries(l.execution_trace) AS t
+            WHERE (w.since IS NULL OR l.started_at >= w.since)
+              AND (w.until IS NULL OR l.started_at < w.until)
+              AND (p_status IS NULL OR l.status = p_status)
+              AND (p_user_id IS NULL OR l.user_id = p_user_id)
+              AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
+              AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
+              AND (pattern IS NULL
+                   OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                               l.request_message, l.response_message,
+                                               l.error_summary, l.failed_nodes)
+                      ILIKE pattern)
+        ),
+        per_node AS (
+            SELECT e.node,
+                   count(*) AS runs,
+                   count(*) FILTER (WHERE e.status = 'failed') AS failures,
+                   round(100.0 * count(*) FILTER (WHERE e.status = 'failed') / count(*), 2)
+                       AS failure_rate,
+                   round(avg(e.duration_ms), 3) AS avg_ms,
+                   round((percentile_cont(0.50) WITHIN GROUP (ORDER BY e.duration_ms))::numeric, 3)
+                       AS p50_ms,
+                   round((percentile_cont(0.95) WITHIN GROUP (ORDER BY e.duration_ms))::numeric, 3)
+                       AS p95_ms,
+                   round((percentile_cont(0.99) WITHIN GROUP (ORDER BY e.duration_ms))::numeric, 3)
+                       AS p99_ms
+            FROM e
+            GROUP BY e.node
+        )
+        SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.runs DESC, p.node), '[]'::jsonb)
+        INTO nodes
+        FROM per_node AS p;
+    END IF;
+    RETURN filter_window_json(w.since, w.until) || jsonb_build_object('nodes', nodes);
+END;
+$$;
+
+
+--
 -- Name: node_performance_json(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -1909,6 +2142,52 @@ CREATE FUNCTION execution_monitor.trace_node_entries(p_trace jsonb) RETURNS TABL
              ELSE '[]'::jsonb
          END) e(value);
 END;
+
+
+--
+-- Name: user_id_suggestions(text, integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.user_id_suggestions(p_prefix text DEFAULT ''::text, p_limit integer DEFAULT 20) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+DECLARE
+    pattern text := like_prefix_pattern(coalesce(p_prefix, ''));
+    found jsonb;
+BEGIN
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND monitoring_limit('user_suggestions_max') THEN
+        RAISE EXCEPTION 'limit must be between 1 and %, got %',
+            monitoring_limit('user_suggestions_max'), coalesce(p_limit::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF length(p_prefix) > monitoring_limit('id_max_chars') THEN
+        RAISE EXCEPTION 'prefix must be at most % characters, got %',
+            monitoring_limit('id_max_chars'), length(p_prefix)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    WITH RECURSIVE ids(user_id) AS (
+        (SELECT l.user_id::text
+         FROM execution_logs AS l
+         WHERE l.user_id LIKE pattern
+         ORDER BY l.user_id USING ~<~
+         LIMIT 1)
+        UNION ALL
+        SELECT (SELECT l.user_id::text
+                FROM execution_logs AS l
+                WHERE l.user_id LIKE pattern AND l.user_id ~>~ ids.user_id
+                ORDER BY l.user_id USING ~<~
+                LIMIT 1)
+        FROM ids
+        WHERE ids.user_id IS NOT NULL
+    )
+    SELECT coalesce(jsonb_agg(s.user_id ORDER BY s.n), '[]'::jsonb) INTO found
+    FROM (SELECT ids.user_id, row_number() OVER () AS n
+          FROM ids WHERE ids.user_id IS NOT NULL LIMIT p_limit) AS s;
+    RETURN jsonb_build_object('prefix', coalesce(p_prefix, ''), 'users', found);
+END;
+$$;
 
 
 --
@@ -2331,4 +2610,7 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261202000300'),
     ('20261202000301'),
     ('20261202000400'),
-    ('20261202000401');
+    ('20261202000401'),
+    ('20261203000200'),
+    ('20261203000201'),
+    ('20261203000202');

@@ -31,6 +31,8 @@ SEARCH_PREFIX_CHARS: Final = 1_000
 SEARCH_SCAN_ROWS: Final = 2_000
 # Execution, conversation and user ids (the widened columns).
 ID_MAX_CHARS: Final = 255
+# The user filter's suggestions (GET /users): at most this many ids per answer.
+USER_SUGGESTIONS_MAX: Final = 50
 
 
 def as_dict() -> dict[str, int]:
@@ -45,4 +47,5 @@ def as_dict() -> dict[str, int]:
         "search_prefix_chars": SEARCH_PREFIX_CHARS,
         "search_scan_rows": SEARCH_SCAN_ROWS,
         "id_max_chars": ID_MAX_CHARS,
+        "user_suggestions_max": USER_SUGGESTIONS_MAX,
     }

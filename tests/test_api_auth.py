@@ -20,6 +20,7 @@ PROTECTED = [
     "/api/v1/monitoring/conversations/conv-1/logs",
     "/api/v1/monitoring/stats",
     "/api/v1/monitoring/nodes",
+    "/api/v1/monitoring/users",
 ]
 
 
@@ -138,4 +139,4 @@ async def test_without_a_token_configured_the_monitoring_api_is_open(
     ):
         answers = [await http.get(path) for path in PROTECTED]
 
-    assert [answer.status_code for answer in answers] == [200, 404, 200, 200, 200]
+    assert [answer.status_code for answer in answers] == [200, 404, 200, 200, 200, 200]

@@ -5,6 +5,7 @@ the same token as the listing."""
 import csv
 import io
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
@@ -136,3 +137,38 @@ async def test_the_export_needs_the_token_the_listing_needs(guarded: FastAPI) ->
         allowed = await http.get(EXPORT, headers={"Authorization": "Bearer s3cret"})
 
     assert (refused.status_code, allowed.status_code) == (401, 200)
+
+
+async def test_the_export_takes_since_and_until(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    old = started(ago_s=40 * 86400)
+    await write(db, old, finished(old), started(ago_s=5))
+    since = datetime.fromtimestamp(old.started_at - 60, UTC).isoformat()
+    until = datetime.fromtimestamp(old.started_at + 60, UTC).isoformat()
+
+    answer = await client.get(EXPORT, params={"format": "json", "since": since, "until": until})
+
+    assert [row["id"] for row in answer.json()] == [old.execution_id]
+
+
+async def test_the_export_takes_the_user_prefix(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    await write(db, started(user_id="alice"), started(user_id="bob"))
+
+    answer = await client.get(EXPORT, params={"format": "json", "user_id_prefix": "ali"})
+
+    assert [row["user_id"] for row in answer.json()] == ["alice"]
+
+
+async def test_the_export_searches_what_the_listing_searches(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    await seed(db)
+    run = started()
+    await write(db, run, finished(run, status="failed", failed_nodes=["data_checker"]))
+
+    answer = await client.get(EXPORT, params={"format": "json", "q": "data_check"})
+
+    assert [row["id"] for row in answer.json()] == [run.execution_id]

@@ -83,6 +83,10 @@ READS = (
     "SELECT * FROM execution_monitor.error_groups(24)",
     "SELECT * FROM execution_monitor.error_occurrences(24)",
     "SELECT * FROM execution_monitor.thread_summaries(24, NULL)",
+    "SELECT execution_monitor.execution_stats_filtered(p_status => 'failed')",
+    "SELECT execution_monitor.node_performance_filtered(p_status => 'failed')",
+    "SELECT execution_monitor.user_id_suggestions('a', 10)",
+    "SELECT * FROM execution_monitor.export_executions_v2(p_hours => 24, p_limit => 10)",
 )
 # Writes other than log_batch_v3 (called with real rows by the tests).
 WRITES = (

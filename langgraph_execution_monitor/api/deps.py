@@ -4,11 +4,15 @@
 any object with these attributes will do (the library's monitor, or an app's
 own wiring, as in `app/api/main.py`)."""
 
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Protocol
 
 import asyncpg
 from fastapi import Query
+from pydantic import AfterValidator, BeforeValidator
 
+from langgraph_execution_monitor import limits
 from langgraph_execution_monitor.api.schemas import NO_NUL, Status
 from langgraph_execution_monitor.limits import ID_MAX_CHARS
 from langgraph_execution_monitor.live_events import ExecutionBroadcaster
@@ -68,4 +72,57 @@ UserIdPrefixFilter = Annotated[
         pattern=NO_NUL,
         description="Only users whose id starts with this",
     ),
+]
+
+SearchFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=limits.SEARCH_MAX_CHARS,
+        pattern=NO_NUL,
+        description="Text in the request, response, error summary, failed nodes' "
+        f"names or the ids (within the first {limits.SEARCH_PREFIX_CHARS:,} "
+        "characters of each)",
+    ),
+]
+WindowHours = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=limits.HOURS_MAX,
+        description=f"The last N hours (max {limits.HOURS_MAX}); {limits.HOURS_DEFAULT} when "
+        "neither `since` nor `until` is given; not combined with them",
+    ),
+]
+
+ISO_DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
+
+
+def iso_only(value: object) -> object:
+    """ISO-8601 date and time only (pydantic alone would take `0.5` as epoch seconds)."""
+    if isinstance(value, str) and not ISO_DATE_TIME.match(value):
+        raise ValueError("must be an ISO-8601 date and time, e.g. 2026-11-20T00:00:00Z")
+    return value
+
+
+def in_utc(value: datetime) -> datetime:
+    """A window bound as an aware UTC datetime (naive input is taken as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
+
+
+WindowBound = Annotated[
+    datetime | None, BeforeValidator(iso_only), AfterValidator(lambda v: v and in_utc(v))
+]
+SinceFilter = Annotated[
+    WindowBound,
+    Query(description="Runs started at or after this time (ISO-8601; no zone: UTC)"),
+]
+UntilFilter = Annotated[
+    WindowBound,
+    Query(description="Runs started before this time (ISO-8601; no zone: UTC)"),
 ]

@@ -102,6 +102,10 @@ class StatusCounts(BaseModel):
 
 class ExecutionStats(BaseModel):
     time_range_hours: int
+    since: str | None = Field(
+        None, description="With filters: the window's start (null: from the first run)"
+    )
+    until: str | None = Field(None, description="With filters: the window's end (null: now)")
     total_executions: int
     by_status: StatusCounts
     success_rate: float = Field(description="completed / all, in percent, 2 decimals")
@@ -128,7 +132,16 @@ class NodePerformance(BaseModel):
 
 class NodePerformanceReport(BaseModel):
     time_range_hours: int
+    since: str | None = Field(
+        None, description="With filters: the window's start (null: from the first run)"
+    )
+    until: str | None = Field(None, description="With filters: the window's end (null: now)")
     nodes: list[NodePerformance]
+
+
+class UserSuggestions(BaseModel):
+    prefix: str
+    users: list[str] = Field(description="Distinct user ids starting with `prefix`, in byte order")
 
 
 class ErrorGroup(BaseModel):

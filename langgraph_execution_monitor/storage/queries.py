@@ -6,6 +6,7 @@ the API sends them to clients without parsing them again.
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,46 @@ async def node_performance(db: Executor, hours: int) -> str:
     return await db.fetchval(SQL["node_performance"], hours)
 
 
+@dataclass(frozen=True)
+class ReadFilters:
+    """The listing's filters as the filtered reads take them (None: not filtered).
+    `hours` None and no `since` / `until`: the SQL default window (24 h)."""
+
+    hours: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    status: str | None = None
+    user_id: str | None = None
+    user_id_prefix: str | None = None
+    conversation_id: str | None = None
+    q: str | None = None
+
+    def args(self) -> tuple[Any, ...]:
+        """In the order of execution_stats_filtered's parameters."""
+        return (
+            self.hours,
+            self.since,
+            self.until,
+            self.status,
+            self.user_id,
+            self.user_id_prefix,
+            self.conversation_id,
+            self.q,
+        )
+
+
+async def execution_stats_filtered(db: Executor, filters: ReadFilters) -> str:
+    return await db.fetchval(SQL["execution_stats_filtered"], *filters.args())
+
+
+async def node_performance_filtered(db: Executor, filters: ReadFilters) -> str:
+    return await db.fetchval(SQL["node_performance_filtered"], *filters.args())
+
+
+async def user_id_suggestions(db: Executor, prefix: str, limit: int) -> str:
+    return await db.fetchval(SQL["user_id_suggestions"], prefix, limit)
+
+
 async def error_groups(db: Executor, hours: int) -> str:
     return await db.fetchval(SQL["error_groups"], hours)
 
@@ -138,29 +179,28 @@ async def list_threads(
     return await db.fetchval(SQL["list_threads"], hours, user_id, limit, offset)
 
 
-async def export_executions(
+async def export_executions_v2(
     db: Executor,
     *,
-    status: str | None,
-    user_id: str | None,
-    conversation_id: str | None,
-    hours: int,
-    q: str | None,
+    filters: ReadFilters,
     before: tuple[datetime, str] | None,
     limit: int,
 ) -> list[tuple[datetime, str, str]]:
     """A page of listing rows as (started_at, id, JSON text), newest first."""
     before_at, before_id = before if before else (None, None)
     rows = await db.fetch(
-        SQL["export_executions"],
-        status,
-        user_id,
-        conversation_id,
-        hours,
-        q,
+        SQL["export_executions_v2"],
+        filters.status,
+        filters.user_id,
+        filters.conversation_id,
+        filters.hours,
+        filters.q,
         before_at,
         before_id,
         limit,
+        filters.since,
+        filters.until,
+        filters.user_id_prefix,
     )
     return [(row[0], row[1], row[2]) for row in rows]
 

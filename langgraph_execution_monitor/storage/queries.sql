@@ -58,10 +58,6 @@ SELECT execution_monitor.error_groups_json($1)::text;
 -- A page of conversations with turns, failures, last activity, p50/p99 and tokens.
 SELECT execution_monitor.list_threads($1, $2, $3, $4)::text;
 
--- name: export_executions
--- A page of listing rows for an export, newest first, after a (started_at, id) cursor.
-SELECT started_at, id, execution::text FROM execution_monitor.export_executions($1, $2, $3, $4, $5, $6, $7, $8);
-
 -- name: executions_by_ids
 -- Listing rows for the ids a notification announced, in change order.
 SELECT change_seq, execution::text FROM execution_monitor.executions_by_ids($1);
@@ -86,3 +82,26 @@ SELECT 1;
 -- Write a checked batch as one JSON array of events (v3's 16 values each); as v3 returns.
 SELECT written, replaced_stale
 FROM execution_monitor.log_batch_v4($1::jsonb);
+
+-- name: execution_stats_filtered
+-- execution_stats for the listing's filters and any window (rollups when only a start is given).
+SELECT execution_monitor.execution_stats_filtered(
+    p_hours => $1, p_since => $2, p_until => $3, p_status => $4, p_user_id => $5,
+    p_user_id_prefix => $6, p_conversation_id => $7, p_q => $8)::text;
+
+-- name: node_performance_filtered
+-- node_performance_json for the listing's filters and any window.
+SELECT execution_monitor.node_performance_filtered(
+    p_hours => $1, p_since => $2, p_until => $3, p_status => $4, p_user_id => $5,
+    p_user_id_prefix => $6, p_conversation_id => $7, p_q => $8)::text;
+
+-- name: user_id_suggestions
+-- Distinct user ids starting with a prefix, at most a limit (the user filter's suggestions).
+SELECT execution_monitor.user_id_suggestions($1, $2)::text;
+
+-- name: export_executions_v2
+-- A page of export rows for list_executions_v2's filters, after a (started_at, id) cursor.
+SELECT started_at, id, execution::text FROM execution_monitor.export_executions_v2(
+    p_status => $1, p_user_id => $2, p_conversation_id => $3, p_hours => $4, p_q => $5,
+    p_before_started_at => $6, p_before_id => $7, p_limit => $8, p_since => $9, p_until => $10,
+    p_user_id_prefix => $11);

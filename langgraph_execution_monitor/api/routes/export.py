@@ -1,5 +1,5 @@
 """GET .../logs/export: the listing's rows for its filters, as CSV or JSON,
-streamed a page at a time (export_executions reads after a (started_at, id)
+streamed a page at a time (export_executions_v2 reads after a (started_at, id)
 cursor, so memory stays bounded whatever the size). The first page is read
 before the response starts, so a bad parameter or a database fault is still
 an ordinary 422 or 503."""
@@ -17,10 +17,15 @@ from fastapi.responses import StreamingResponse
 from langgraph_execution_monitor.api.deps import (
     ConversationIdFilter,
     MonitorServices,
+    SearchFilter,
+    SinceFilter,
     StatusFilter,
+    UntilFilter,
     UserIdFilter,
+    UserIdPrefixFilter,
+    WindowHours,
 )
-from langgraph_execution_monitor.api.schemas import NO_NUL, ErrorDetail
+from langgraph_execution_monitor.api.schemas import ErrorDetail
 from langgraph_execution_monitor.storage import queries
 
 PAGE = 1000
@@ -91,26 +96,29 @@ def add_export_routes(router: APIRouter, monitor: MonitorServices) -> None:
         status: StatusFilter = None,
         user_id: UserIdFilter = None,
         conversation_id: ConversationIdFilter = None,
-        hours: Annotated[int, Query(ge=1, le=168, description="Time window in hours")] = 24,
-        q: Annotated[
-            str | None,
-            Query(min_length=1, max_length=200, pattern=NO_NUL, description="Text searched"),
-        ] = None,
+        hours: WindowHours = None,
+        q: SearchFilter = None,
         max_rows: Annotated[
             int, Query(ge=1, le=1_000_000, description="Stop after this many rows")
         ] = 100_000,
+        since: SinceFilter = None,
+        until: UntilFilter = None,
+        user_id_prefix: UserIdPrefixFilter = None,
     ) -> StreamingResponse:
-        filters = {
-            "status": status,
-            "user_id": user_id,
-            "conversation_id": conversation_id,
-            "hours": hours,
-            "q": q,
-        }
+        filters = queries.ReadFilters(
+            hours=hours,
+            since=since,
+            until=until,
+            status=status,
+            user_id=user_id,
+            user_id_prefix=user_id_prefix,
+            conversation_id=conversation_id,
+            q=q,
+        )
 
         async def page(before: tuple[datetime, str] | None, left: int) -> Page:
-            return await queries.export_executions(
-                monitor.read_pool, **filters, before=before, limit=min(PAGE, left)
+            return await queries.export_executions_v2(
+                monitor.read_pool, filters=filters, before=before, limit=min(PAGE, left)
             )
 
         first = await page(None, max_rows)

@@ -1,21 +1,23 @@
 """GET .../logs, .../stats, ...: each endpoint is one call of its SQL
 function, whose JSON goes to the client as is."""
 
-import re
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
-from pydantic import AfterValidator, BeforeValidator
 
 from langgraph_execution_monitor import limits
 from langgraph_execution_monitor.api.deps import (
     ConversationIdFilter,
     MonitorServices,
+    SearchFilter,
+    SinceFilter,
     StatusFilter,
+    UntilFilter,
     UserIdFilter,
     UserIdPrefixFilter,
+    WindowHours,
 )
 from langgraph_execution_monitor.api.schemas import (
     NO_NUL,
@@ -27,6 +29,7 @@ from langgraph_execution_monitor.api.schemas import (
     ListingPage,
     NodePerformanceReport,
     ThreadPage,
+    UserSuggestions,
 )
 from langgraph_execution_monitor.storage import queries
 
@@ -44,40 +47,6 @@ ListingOffset = Annotated[
         le=limits.OFFSET_MAX,
         description=f"Rows to skip (max {limits.OFFSET_MAX:,}); page further with `before`",
     ),
-]
-ListingHours = Annotated[
-    int | None,
-    Query(
-        ge=1,
-        le=HOURS_MAX,
-        description=f"The last N hours (max {HOURS_MAX}); {limits.HOURS_DEFAULT} when "
-        "neither `since` nor `until` is given; not combined with them",
-    ),
-]
-
-
-ISO_DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
-
-
-def iso_only(value: object) -> object:
-    """ISO-8601 date and time only (pydantic alone would take `0.5` as epoch seconds)."""
-    if isinstance(value, str) and not ISO_DATE_TIME.match(value):
-        raise ValueError("must be an ISO-8601 date and time, e.g. 2026-11-20T00:00:00Z")
-    return value
-
-
-def in_utc(value: datetime) -> datetime:
-    """A window bound as an aware UTC datetime (naive input is taken as UTC)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("out of range once converted to UTC") from None
-
-
-WindowBound = Annotated[
-    datetime | None, BeforeValidator(iso_only), AfterValidator(lambda v: v and in_utc(v))
 ]
 
 
@@ -99,26 +68,10 @@ def add_monitoring_routes(router: APIRouter, monitor: MonitorServices) -> None:
         status: StatusFilter = None,
         user_id: UserIdFilter = None,
         conversation_id: ConversationIdFilter = None,
-        hours: ListingHours = None,
-        q: Annotated[
-            str | None,
-            Query(
-                min_length=1,
-                max_length=limits.SEARCH_MAX_CHARS,
-                pattern=NO_NUL,
-                description="Text in the request, response, error summary, failed nodes' "
-                f"names or the ids (within the first {limits.SEARCH_PREFIX_CHARS:,} "
-                "characters of each)",
-            ),
-        ] = None,
-        since: Annotated[
-            WindowBound,
-            Query(description="Runs started at or after this time (ISO-8601; no zone: UTC)"),
-        ] = None,
-        until: Annotated[
-            WindowBound,
-            Query(description="Runs started before this time (ISO-8601; no zone: UTC)"),
-        ] = None,
+        hours: WindowHours = None,
+        q: SearchFilter = None,
+        since: SinceFilter = None,
+        until: UntilFilter = None,
         before: Annotated[
             str | None,
             Query(
@@ -183,20 +136,80 @@ def add_monitoring_routes(router: APIRouter, monitor: MonitorServices) -> None:
             )
         )
 
+    def read_filters(
+        hours: WindowHours = None,
+        since: SinceFilter = None,
+        until: UntilFilter = None,
+        status: StatusFilter = None,
+        user_id: UserIdFilter = None,
+        user_id_prefix: UserIdPrefixFilter = None,
+        conversation_id: ConversationIdFilter = None,
+        q: SearchFilter = None,
+    ) -> queries.ReadFilters:
+        """The listing's filters, for the stats and the node table to follow."""
+        return queries.ReadFilters(
+            hours=hours,
+            since=since,
+            until=until,
+            status=status,
+            user_id=user_id,
+            user_id_prefix=user_id_prefix,
+            conversation_id=conversation_id,
+            q=q,
+        )
+
+    Filters = Annotated[queries.ReadFilters, Depends(read_filters)]
+
+    def seed_hours(filters: queries.ReadFilters) -> int | None:
+        """`hours` alone (or nothing): the seed's read, as it always answered."""
+        if replace(filters, hours=None) == queries.ReadFilters():
+            return filters.hours or limits.HOURS_DEFAULT
+        return None
+
     @router.get(
-        "/stats", response_model=ExecutionStats, summary="Statistics for a time window", **common
+        "/stats",
+        response_model=ExecutionStats,
+        summary="Statistics for a time window (and, optionally, the listing's filters)",
+        **common,
     )
-    async def stats(hours: Hours = 24) -> Response:
-        return json_response(await queries.execution_stats(monitor.read_pool, hours))
+    async def stats(filters: Filters) -> Response:
+        hours = seed_hours(filters)
+        if hours is not None:
+            return json_response(await queries.execution_stats(monitor.read_pool, hours))
+        return json_response(await queries.execution_stats_filtered(monitor.read_pool, filters))
 
     @router.get(
         "/nodes",
         response_model=NodePerformanceReport,
-        summary="Per-node performance from the traces",
+        summary="Per-node performance from the traces (optionally, the listing's filters)",
         **common,
     )
-    async def node_performance(hours: Hours = 24) -> Response:
-        return json_response(await queries.node_performance(monitor.read_pool, hours))
+    async def node_performance(filters: Filters) -> Response:
+        hours = seed_hours(filters)
+        if hours is not None:
+            return json_response(await queries.node_performance(monitor.read_pool, hours))
+        return json_response(await queries.node_performance_filtered(monitor.read_pool, filters))
+
+    @router.get(
+        "/users",
+        response_model=UserSuggestions,
+        summary="Distinct user ids starting with a prefix (the user filter's suggestions)",
+        **common,
+    )
+    async def user_suggestions(
+        prefix: Annotated[
+            str,
+            Query(
+                max_length=limits.ID_MAX_CHARS,
+                pattern=NO_NUL,
+                description="The ids' start (empty: the first ids)",
+            ),
+        ] = "",
+        limit: Annotated[
+            int, Query(ge=1, le=limits.USER_SUGGESTIONS_MAX, description="At most this many")
+        ] = 20,
+    ) -> Response:
+        return json_response(await queries.user_id_suggestions(monitor.read_pool, prefix, limit))
 
     @router.get(
         "/errors",
