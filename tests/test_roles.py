@@ -87,6 +87,8 @@ READS = (
     "SELECT execution_monitor.node_performance_filtered(p_status => 'failed')",
     "SELECT execution_monitor.user_id_suggestions('a', 10)",
     "SELECT * FROM execution_monitor.export_executions_v2(p_hours => 24, p_limit => 10)",
+    "SELECT execution_monitor.error_groups_window_json(p_hours => 24)",
+    "SELECT execution_monitor.list_threads_v2(p_hours => 24)",
 )
 # Writes other than log_batch_v3 (called with real rows by the tests).
 WRITES = (

@@ -162,6 +162,15 @@ class ErrorGroup(BaseModel):
 
 class ErrorGroups(BaseModel):
     time_range_hours: int
+    since: str | None = Field(
+        None, description="With a since / until window: its start (null: from the first run)"
+    )
+    until: str | None = Field(None, description="With a since / until window: its end (null: now)")
+    bucket_hours: float | None = Field(
+        None,
+        description="With a since / until window: the hours each `hourly` count covers "
+        "(1 up to 168 buckets, wider past that)",
+    )
     groups: list[ErrorGroup]
 
 
@@ -185,6 +194,10 @@ class ThreadSummary(BaseModel):
 
 class ThreadPage(BaseModel):
     time_range_hours: int
+    since: str | None = Field(
+        None, description="With a since / until window: its start (null: from the first run)"
+    )
+    until: str | None = Field(None, description="With a since / until window: its end (null: now)")
     total: int
     offset: int
     limit: int

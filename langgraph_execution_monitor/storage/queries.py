@@ -179,6 +179,27 @@ async def list_threads(
     return await db.fetchval(SQL["list_threads"], hours, user_id, limit, offset)
 
 
+async def error_groups_window(db: Executor, filters: ReadFilters) -> str:
+    """Only the window of `filters` applies."""
+    return await db.fetchval(
+        SQL["error_groups_window"], filters.hours, filters.since, filters.until
+    )
+
+
+async def list_threads_v2(db: Executor, filters: ReadFilters, *, limit: int, offset: int) -> str:
+    """The window and the user (or prefix) of `filters` apply."""
+    return await db.fetchval(
+        SQL["list_threads_v2"],
+        filters.hours,
+        filters.since,
+        filters.until,
+        filters.user_id,
+        filters.user_id_prefix,
+        limit,
+        offset,
+    )
+
+
 async def export_executions_v2(
     db: Executor,
     *,

@@ -105,3 +105,13 @@ SELECT started_at, id, execution::text FROM execution_monitor.export_executions_
     p_status => $1, p_user_id => $2, p_conversation_id => $3, p_hours => $4, p_q => $5,
     p_before_started_at => $6, p_before_id => $7, p_limit => $8, p_since => $9, p_until => $10,
     p_user_id_prefix => $11);
+
+-- name: error_groups_window
+-- error_groups_json for any window (hours, or since / until), with wider buckets past hours_max.
+SELECT execution_monitor.error_groups_window_json(p_hours => $1, p_since => $2, p_until => $3)::text;
+
+-- name: list_threads_v2
+-- list_threads for any window, one user or a user-id prefix.
+SELECT execution_monitor.list_threads_v2(
+    p_hours => $1, p_since => $2, p_until => $3, p_user_id => $4, p_user_id_prefix => $5,
+    p_limit => $6, p_offset => $7)::text;

@@ -37,9 +37,6 @@ PAGE_MAX = limits.PAGE_LIMIT_MAX
 HOURS_MAX = limits.HOURS_MAX
 Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description=f"Rows per page (max {PAGE_MAX})")]
 Offset = Annotated[int, Query(ge=0, le=2_000_000_000, description="Rows to skip")]
-Hours = Annotated[
-    int, Query(ge=1, le=HOURS_MAX, description=f"Time window in hours (max {HOURS_MAX})")
-]
 ListingOffset = Annotated[
     int,
     Query(
@@ -217,8 +214,15 @@ def add_monitoring_routes(router: APIRouter, monitor: MonitorServices) -> None:
         summary="Failures grouped by node, exception type and normalised message",
         **common,
     )
-    async def error_groups(hours: Hours = 24) -> Response:
-        return json_response(await queries.error_groups(monitor.read_pool, hours))
+    async def error_groups(
+        hours: WindowHours = None, since: SinceFilter = None, until: UntilFilter = None
+    ) -> Response:
+        if since is None and until is None:
+            return json_response(
+                await queries.error_groups(monitor.read_pool, hours or limits.HOURS_DEFAULT)
+            )
+        window = queries.ReadFilters(hours=hours, since=since, until=until)
+        return json_response(await queries.error_groups_window(monitor.read_pool, window))
 
     @router.get(
         "/threads",
@@ -227,13 +231,27 @@ def add_monitoring_routes(router: APIRouter, monitor: MonitorServices) -> None:
         **common,
     )
     async def threads(
-        hours: Hours = 24,
+        hours: WindowHours = None,
         user_id: UserIdFilter = None,
         limit: Limit = 50,
         offset: Offset = 0,
+        since: SinceFilter = None,
+        until: UntilFilter = None,
+        user_id_prefix: UserIdPrefixFilter = None,
     ) -> Response:
-        return json_response(
-            await queries.list_threads(
-                monitor.read_pool, hours=hours, user_id=user_id, limit=limit, offset=offset
+        if since is None and until is None and user_id_prefix is None:
+            return json_response(
+                await queries.list_threads(
+                    monitor.read_pool,
+                    hours=hours or limits.HOURS_DEFAULT,
+                    user_id=user_id,
+                    limit=limit,
+                    offset=offset,
+                )
             )
+        filters = queries.ReadFilters(
+            hours=hours, since=since, until=until, user_id=user_id, user_id_prefix=user_id_prefix
+        )
+        return json_response(
+            await queries.list_threads_v2(monitor.read_pool, filters, limit=limit, offset=offset)
         )
