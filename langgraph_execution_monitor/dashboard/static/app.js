@@ -10,7 +10,8 @@
  *   live.js     the SSE stream
  *   stats.js    the overview panel
  *   tree.js     execution_trace -> tree (pure); drawer.js draws it
- *   controls.js the filter form and pager; keyboard.js the keys
+ *   controls.js the filter form and pager (user_suggestions.js the user
+ *               filter's suggestions); keyboard.js the keys
  *   views.js    the tabs: executions, errors (errors_view.js), threads
  *               (threads_view.js); download.js the listing's export
  *   node_details.js, cost.js, payload.js, prices.js  what a node run shows
@@ -28,6 +29,7 @@ import { initStats, loadStats, scheduleStatsRefresh } from './stats.js';
 import { followUrl, onFiltersChanged, readUrl, state } from './state.js';
 import { initTable, loadLogs, renderNow, statusBadge } from './table.js';
 import { exportListing } from './download.js';
+import { sameSelection } from './filters.js';
 import { initErrorsView, loadErrors } from './errors_view.js';
 import { initThreadsView, loadThreads } from './threads_view.js';
 import { initViews, reloadView, showView } from './views.js';
@@ -65,8 +67,8 @@ function start() {
   onFiltersChanged((before, after) => {
     syncControls();
     loadLogs();
-    if (after.hours !== before.hours) loadStats();
-    if (after.hours !== before.hours || after.user_id !== before.user_id) reloadView();
+    // The overview and the other views follow every filter but the page.
+    if (!sameSelection(before, after)) { loadStats(); reloadView(); }
     if (after.user_id !== before.user_id || after.conversation_id !== before.conversation_id) restartStream();
   });
   // A new token: reload with it (the stream reopens with it, or opens once the

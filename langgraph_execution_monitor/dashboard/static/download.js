@@ -7,13 +7,12 @@
 import { apiUrl } from './api.js';
 import { getToken } from './auth.js';
 import { toast } from './dom.js';
+import { filterParams } from './filters.js';
 import { state } from './state.js';
 
 export async function exportListing(format) {
   const f = state.filters;
-  const url = apiUrl('logs/export', {
-    format, status: f.status, user_id: f.user_id, conversation_id: f.conversation_id, hours: f.hours, q: f.q,
-  });
+  const url = apiUrl('logs/export', { format, ...filterParams(f) });
   const headers = {};
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;

@@ -8,6 +8,7 @@ import { api, describeError } from './api.js';
 import { $, data, h } from './dom.js';
 import { fmtCount, fmtTime, fullTime } from './format.js';
 import { sparkPoints } from './spark.js';
+import { windowLabel, windowParams } from './filters.js';
 import { state } from './state.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -16,13 +17,14 @@ let openRun = () => {};
 
 export function initErrorsView({ onOpen }) { openRun = onOpen; }
 
-function sparkline(counts) {
+function sparkline(counts, bucketHours = 1) {
   const svg = document.createElementNS(SVG_NS, 'svg');
   svg.setAttribute('viewBox', '0 0 100 20');
   svg.setAttribute('class', 'spark');
   svg.setAttribute('preserveAspectRatio', 'none');
   svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', `Failures per hour, oldest first: ${counts.join(', ')}`);
+  const per = bucketHours > 1 ? `${Math.round(bucketHours * 10) / 10} hours` : 'hour';
+  svg.setAttribute('aria-label', `Failures per ${per}, oldest first: ${counts.join(', ')}`);
   svg.setAttribute('data-testid', 'error-spark');
   svg.dataset.counts = counts.join(',');
   const line = document.createElementNS(SVG_NS, 'polyline');
@@ -33,7 +35,7 @@ function sparkline(counts) {
   return svg;
 }
 
-function groupRow(g) {
+function groupRow(g, bucketHours) {
   const ids = Array.isArray(g.recent_execution_ids) ? g.recent_execution_ids : [];
   const users = Array.isArray(g.affected_users) ? g.affected_users : [];
   const runs = h('td', { 'data-label': 'Runs' }, h('div', { class: 'run-links' }, ids.slice(0, 5).map((id, i) => h('button', {
@@ -52,7 +54,7 @@ function groupRow(g) {
     h('td', { 'data-label': 'Users', class: 'num', title: users.join(', ') }, fmtCount(g.users)),
     h('td', { 'data-label': 'First seen' }, h('time', { datetime: g.first_seen, title: fullTime(g.first_seen) }, fmtTime(g.first_seen))),
     h('td', { 'data-label': 'Last seen' }, h('time', { datetime: g.last_seen, title: fullTime(g.last_seen) }, fmtTime(g.last_seen))),
-    h('td', { 'data-label': 'Per hour' }, sparkline(Array.isArray(g.hourly) ? g.hourly : [])),
+    h('td', { 'data-label': 'Per hour' }, sparkline(Array.isArray(g.hourly) ? g.hourly : [], bucketHours)),
     runs);
 }
 
@@ -61,12 +63,13 @@ export async function loadErrors() {
   const ctl = new AbortController();
   controller = ctl;
   const body = $('#error-rows');
-  $('#errors-window').textContent = `last ${state.filters.hours} h`;
+  $('#errors-window').textContent = windowLabel(state.filters);
   try {
-    const res = await api('errors', { hours: state.filters.hours }, { signal: ctl.signal });
+    const res = await api('errors', windowParams(state.filters), { signal: ctl.signal });
     if (ctl !== controller) return;
     const groups = Array.isArray(res.groups) ? res.groups : [];
-    body.replaceChildren(...(groups.length ? groups.map(groupRow)
+    const bucketHours = Number(res.bucket_hours) || 1;
+    body.replaceChildren(...(groups.length ? groups.map((g) => groupRow(g, bucketHours))
       : [h('tr', { class: 'empty-row' }, h('td', { colspan: 9 }, 'No failures in this window.'))]));
   } catch (err) {
     if (err.name === 'AbortError' || ctl !== controller) return;

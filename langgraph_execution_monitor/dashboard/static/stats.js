@@ -1,6 +1,7 @@
 /*
  * The overview panel: totals by status, durations, failed runs by node (from
- * /stats) and per-node performance (from /nodes).
+ * /stats) and per-node performance (from /nodes), for the listing's filters
+ * (status, user or prefix, conversation, search, window), named on the panel.
  *
  * The two failure counts differ on purpose and are labelled so: /stats counts
  * the runs in which a node failed (once per run), /nodes counts failed node
@@ -11,7 +12,7 @@ import { api, describeError } from './api.js';
 import { STATS_REFRESH_MS } from './config.js';
 import { $, byTestId, data, h, setBanner } from './dom.js';
 import { fmtCount, fmtMs, fmtPercent, num } from './format.js';
-import { STATUSES } from './filters.js';
+import { STATUSES, describeFilters, filterParams } from './filters.js';
 import { state } from './state.js';
 
 let statsController = null;
@@ -34,13 +35,17 @@ export async function loadStats() {
   if (statsController) statsController.abort();
   const ctl = new AbortController();
   statsController = ctl;
-  const hours = state.filters.hours;
-  $('#stats-window').textContent = `Last ${hours === 1 ? 'hour' : `${hours} hours`}`;
+  const f = state.filters;
+  // The cards, the failed-node bars and the node table follow every filter
+  // of the listing (its page aside), and say which.
+  const params = filterParams(f);
+  const line = `for: ${describeFilters(f)}`;
   const [stats, nodes] = await Promise.allSettled([
-    api('stats', { hours }, { signal: ctl.signal }),
-    api('nodes', { hours }, { signal: ctl.signal }),
+    api('stats', params, { signal: ctl.signal }),
+    api('nodes', params, { signal: ctl.signal }),
   ]);
   if (ctl !== statsController) return;
+  for (const id of ['stats-filters', 'failed-node-filters', 'node-filters']) byTestId(id).textContent = line;
   if (stats.status === 'fulfilled') {
     state.stats = stats.value;
     renderStats();
@@ -82,7 +87,7 @@ function renderStats() {
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const box = $('#failed-bars');
   if (breakdown.length === 0) {
-    box.replaceChildren(h('p', { class: 'muted empty-note' }, 'No failed runs in this window.'));
+    box.replaceChildren(h('p', { class: 'muted empty-note' }, 'No failed runs for these filters.'));
     return;
   }
   const max = Math.max(...breakdown.map(([, c]) => c), 1);
@@ -122,7 +127,7 @@ export function renderPerf() {
   }
   const tbody = $('#perf-rows');
   if (rows.length === 0) {
-    tbody.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: 8 }, 'No node runs in this window.')));
+    tbody.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: 8 }, 'No node runs for these filters.')));
     return;
   }
   const slowest = Math.max(...rows.map((r) => num(r.p95_ms) ?? 0));

@@ -16,6 +16,7 @@ import { $, byTestId, copyIcon, copyText, data, h, setBanner } from './dom.js';
 import {
   cssToken, elapsed, fmtMs, fmtTime, fullTime, num, oneLine, parseTime, tailLabel,
 } from './format.js';
+import { filterParams } from './filters.js';
 import { state } from './state.js';
 
 const COLUMNS = 7;
@@ -55,10 +56,7 @@ export async function loadLogs() {
   const table = byTestId('logs-table');
   table.setAttribute('aria-busy', 'true');
   try {
-    const body = await api('logs', {
-      limit: f.limit, offset: f.offset, status: f.status, user_id: f.user_id,
-      conversation_id: f.conversation_id, hours: f.hours, q: f.q,
-    }, { signal: ctl.signal });
+    const body = await api('logs', { ...filterParams(f), limit: f.limit, offset: f.offset }, { signal: ctl.signal });
     if (ctl !== logsController) return;
     const listing = state.listing;
     listing.rows = Array.isArray(body.logs) ? body.logs.map((r) => ({ ...r, id: String(r.id) })) : [];

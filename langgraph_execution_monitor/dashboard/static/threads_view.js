@@ -9,6 +9,7 @@ import { api, describeError } from './api.js';
 import { $, data, h } from './dom.js';
 import { fmtCount, fmtMs, fmtTime, fullTime, oneLine } from './format.js';
 import { loadPriceTable } from './prices.js';
+import { describeFilters, userParams, windowParams } from './filters.js';
 import { state } from './state.js';
 
 let controller = null;
@@ -84,9 +85,10 @@ export async function loadThreads() {
   const ctl = new AbortController();
   controller = ctl;
   const rows = $('#thread-rows');
-  $('#threads-window').textContent = `last ${state.filters.hours} h`;
+  const f = state.filters;
+  $('#threads-window').textContent = describeFilters({ ...f, status: '', conversation_id: '', q: '' });
   try {
-    const body = await api('threads', { hours: state.filters.hours, user_id: state.filters.user_id, limit: 100 }, { signal: ctl.signal });
+    const body = await api('threads', { ...windowParams(f), ...userParams(f), limit: 100 }, { signal: ctl.signal });
     if (ctl !== controller) return;
     const threads = Array.isArray(body.threads) ? body.threads : [];
     rows.replaceChildren(...(threads.length ? threads.map(threadRow)
