@@ -233,7 +233,7 @@ def new_start(now: float) -> ExecutionStarted:
 
 def finish_of(start: ExecutionStarted, now: float) -> ExecutionFinished:
     return ExecutionFinished(
-        *start,
+        *start[:5],
         completed_at=now,
         status="completed",
         response_message="Here is your LinkedIn post",
