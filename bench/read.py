@@ -2,6 +2,7 @@
 
     make bench-read            # or: python -m bench.read [--rows N] [--days D]
                                #     [--repeat N] [--burst N] [--explain] [--keep]
+                               #     [--only REGEX]
     python -m bench.read --reuse URL   # measure a database loaded by --keep again
                                        # (after migrating it: new functions count)
 
@@ -14,7 +15,8 @@ are built from the rows afterwards (`rebuild_rollups()`). Then it reports the
 median of repeated calls of each read the API makes: the listing
 (`list_executions_v2`: the page with its total) for every filter the API has, one
 execution by id, a conversation's listing, stats for 24 h and 168 h, per-node
-performance for 24 h.
+performance for 24 h, the stats and per-node reads for the listing's filters, the
+user filter's suggestions (`--only REGEX`: only the reads whose name matches).
 
 Then a burst (`--burst`, 100,000 by default): that many runs started and then
 finished through `log_batch_v2` (2,000 events per call, the writer's batch size),
@@ -26,6 +28,7 @@ is what slows index-only scans).
 import argparse
 import asyncio
 import random
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -229,6 +232,15 @@ async def cases(db: asyncpg.Connection, repeat: int) -> list[Case]:
         values = list(arguments.values())
         return lambda: db.fetchval(sql, *values)
 
+    def filtered(function: str, **arguments: Any) -> Callable[[], Awaitable[object]]:
+        named = ", ".join(f"p_{name} => ${index + 1}" for index, name in enumerate(arguments))
+        sql = f"SELECT {function}({named})::text"
+        values = list(arguments.values())
+        return lambda: db.fetchval(sql, *values)
+
+    epoch = await db.fetchval("SELECT timestamptz '1970-01-01 00:00Z'")
+    ten_days = await db.fetchval("SELECT now() - interval '10 days'")
+    nine_days = await db.fetchval("SELECT now() - interval '9 days'")
     day = 86400.0
     list_target, heavy = 20.0, 5
     return [
@@ -307,12 +319,39 @@ async def cases(db: asyncpg.Connection, repeat: int) -> list[Case]:
             30.0,
             heavy,
         ),
+        # The overview for the listing's filters (issue 12): no target was set; rollups
+        # when only a start is given, the window's matching rows otherwise.
+        *(
+            (f"{label}: {what}", filtered(function, **arguments), None, heavy)
+            for function, label in (
+                ("execution_stats_filtered", "filtered stats"),
+                ("node_performance_filtered", "filtered nodes"),
+            )
+            for what, arguments in (
+                ("all time, no filter (rollups)", {"since": epoch}),
+                ("24 h, status=failed", {"hours": 24, "status": "failed"}),
+                ("24 h, user_id_prefix (11 users)", {"hours": 24, "user_id_prefix": "user-12"}),
+                ("24 h, q 'NoneType'", {"hours": 24, "q": "NoneType"}),
+                ("one day 10 days ago, no filter", {"since": ten_days, "until": nine_days}),
+                ("168 h, status=failed", {"hours": 168, "status": "failed"}),
+            )
+        ),
+        (
+            "user suggestions ('user-1', 20)",
+            lambda: db.fetchval("SELECT user_id_suggestions('user-1', 20)::text"),
+            None,
+            repeat,
+        ),
     ]
 
 
-async def measure(title: str, db: asyncpg.Connection, repeat: int, explain: bool) -> None:
+async def measure(
+    title: str, db: asyncpg.Connection, repeat: int, explain: bool, only: str | None = None
+) -> None:
     rows = [("read", "median ms", "target")]
     for name, run, target, times in await cases(db, repeat):
+        if only and not re.search(only, name):
+            continue
         ms = await median_ms(run, times, warmup=2)
         verdict = (
             "" if target is None else f"< {target:g} ms " + ("ok" if ms < target else "MISSED")
@@ -359,6 +398,7 @@ async def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the loaded database")
     parser.add_argument("--reuse", metavar="URL", help="a database --keep loaded: measure only")
+    parser.add_argument("--only", metavar="REGEX", help="measure only the reads so named")
     args = parser.parse_args()
 
     if args.reuse:
@@ -389,14 +429,18 @@ async def run(args: argparse.Namespace, url: str, *, loaded: bool) -> None:
         size = await db.fetchval("SELECT pg_size_pretty(pg_total_relation_size('execution_logs'))")
         print(f"{rows:,} executions, {in_24h:,} in the last 24 h; table with indexes {size}")
         await measure(
-            f"medians of {args.repeat} runs (heavy reads: 5)", db, args.repeat, args.explain
+            f"medians of {args.repeat} runs (heavy reads: 5)",
+            db,
+            args.repeat,
+            args.explain,
+            args.only,
         )
 
         if args.burst:
             await db.execute("ALTER TABLE execution_logs SET (autovacuum_enabled = false)")
             seconds = await burst(db, args.burst)
             print(f"\nburst: {args.burst:,} runs started and finished in {seconds:.1f} s")
-            await measure("after the burst, before any vacuum", db, args.repeat, False)
+            await measure("after the burst, before any vacuum", db, args.repeat, False, args.only)
             await db.execute("ALTER TABLE execution_logs RESET (autovacuum_enabled)")
     finally:
         await db.close()

@@ -110,6 +110,7 @@ async def test_a_deep_link_with_a_custom_range_opens_it(
     await expect(by_testid(page, "hours-filter")).to_have_value("custom")
     await expect(by_testid(page, "since-input")).to_have_value(local_input(now - 11 * DAY))
     await expect(by_testid(page, "stat-total")).to_have_attribute("data-value", "1")
+    await screenshot(page.locator("#logs"), "dashboard-time-range")
 
 
 async def test_an_end_before_the_start_is_refused_in_the_form(

@@ -45,7 +45,10 @@ export async function loadStats() {
     api('nodes', params, { signal: ctl.signal }),
   ]);
   if (ctl !== statsController) return;
-  for (const id of ['stats-filters', 'failed-node-filters', 'node-filters']) byTestId(id).textContent = line;
+  for (const id of ['stats-filters', 'node-filters']) {
+    const el = byTestId(id);
+    if (el.textContent !== line) el.textContent = line; // live refreshes leave it alone
+  }
   if (stats.status === 'fulfilled') {
     state.stats = stats.value;
     renderStats();
