@@ -375,6 +375,13 @@ EXPLAINED = {
     "user_id_prefix": "SELECT * FROM execution_logs l WHERE l.started_at >= now() - interval "
     "'24 hours' AND l.user_id LIKE like_prefix_pattern('user-12') "
     "ORDER BY l.started_at DESC, l.id DESC LIMIT 51",
+    # The rows the filtered stats read (execution_stats_filtered's raw path).
+    "filtered stats, 24 h, status=failed": "SELECT l.status, l.total_duration_ms, "
+    "l.failed_nodes FROM execution_logs l WHERE l.started_at >= now() - interval '24 hours' "
+    "AND l.status = 'failed'",
+    "filtered stats, 24 h, user_id_prefix": "SELECT l.status, l.total_duration_ms, "
+    "l.failed_nodes FROM execution_logs l WHERE l.started_at >= now() - interval '24 hours' "
+    "AND l.user_id LIKE 'user-12%'",
 }
 
 

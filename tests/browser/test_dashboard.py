@@ -66,6 +66,8 @@ async def test_the_table_fits_a_narrow_screen(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"the page scrolls sideways by {overflow}px at 420px"
+    # The overview loads after the table: the screenshot shows it loaded.
+    await expect(by_testid(page, "stat-total")).to_have_attribute("data-value", "5")
     await screenshot(page, "dashboard-narrow", full_page=True)
 
 
