@@ -128,17 +128,13 @@ class WriterStats:
 
 
 # Conversion runs on the event loop it shares with requests, in slices: at most
-# CONVERT_SLICE events or CONVERT_SLICE_S of work (each slice's rows encoded as JSON
-# too), then the loop is yielded. While the writer keeps up (fewer than PACE_BELOW
-# events waiting), it also pauses between slices, spreading a batch's conversion over
-# the first SPREAD_SHARE of the flush interval, each pause between CONVERT_PACE_S and
-# CONVERT_PACE_MAX_S: a request shorter than the pause absorbs at most one slice, not a
-# batch's conversion (the p99 of a request that coincides with a batch).
+# CONVERT_SLICE events or CONVERT_SLICE_S of work, then the loop is yielded. While the
+# writer keeps up (fewer than PACE_BELOW events waiting), it also lets CONVERT_PACE_S
+# pass between slices, so that a batch's conversion is spread over several requests
+# instead of landing in one (the p99 of a request that coincides with a batch).
 CONVERT_SLICE = 100
 CONVERT_SLICE_S = 0.0001
 CONVERT_PACE_S = 0.001
-CONVERT_PACE_MAX_S = 0.005
-SPREAD_SHARE = 0.6
 PACE_BELOW = 500
 # Batches smaller than this are written by one statement, not one per connection.
 SHARD_MIN_ROWS = 200
@@ -214,8 +210,6 @@ class LogWriter:
         self._work_bytes = 0
         # Starts of the work in flight set aside for their finish's row (`_merge_starts`).
         self._merged: dict[Any, Any] = {}
-        # The batch's rows and their JSON, encoded slice by slice while converting.
-        self._encoded: tuple[list[Row], str] | None = None
         self._wakeup = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._pool_lock = asyncio.Lock()
@@ -546,14 +540,10 @@ class LogWriter:
                 break
         return index
 
-    async def _between_slices(self, spread_until: float = 0.0, left: float = 0.0) -> None:
-        """Yield the loop; while the writer keeps up, also let time pass: what is left
-        of the time to spread over, shared among the ``left`` slices still to come."""
-        if self._stopping or self.waiting >= PACE_BELOW:
-            await asyncio.sleep(0)
-            return
-        pace = (spread_until - time.monotonic()) / left if left > 0 else 0.0
-        await asyncio.sleep(min(CONVERT_PACE_MAX_S, max(CONVERT_PACE_S, pace)))
+    async def _between_slices(self) -> None:
+        """Yield the loop; while the writer keeps up, also let a little time pass."""
+        keeping_up = not self._stopping and self.waiting < PACE_BELOW
+        await asyncio.sleep(CONVERT_PACE_S if keeping_up else 0)
 
     async def _take_ready(self) -> None:
         """With a spool: the next batch from the rows spooled already."""
@@ -584,26 +574,17 @@ class LogWriter:
             return
         count = min(self.batch_size, len(self._buffer))
         taken = [self._buffer.popleft() for _ in range(count)]
-        spread_until = time.monotonic() + self.flush_interval_s * SPREAD_SHARE
         try:
             converting, merged = self._merge_starts(taken)
             rows: list[Row] = []
             unconvertible: list[Any] = []
-            parts: list[str] = []  # each slice's rows as JSON, brackets stripped
-            encode = self.connections == 1 or len(converting) < SHARD_MIN_ROWS  # one shard
-            begin = slices = 0
+            begin = 0
             while begin < len(converting):
                 if begin:
-                    left = (len(converting) - begin) * slices / begin
-                    await self._between_slices(spread_until, left)
-                encoded = len(rows)
+                    await self._between_slices()
                 begin = self._convert_slice(converting, begin, rows, unconvertible)
-                slices += 1
-                if encode and len(rows) > encoded:
-                    parts.append(rows_to_json(rows[encoded:])[1:-1])
             if unconvertible and merged:  # their starts are written after all
                 rows.extend(self._unmerge(merged, self._ids_of(unconvertible)))
-                parts = []
             shards = self._shard(rows)
         except BaseException:
             self._buffer.extendleft(reversed(taken))
@@ -615,7 +596,6 @@ class LogWriter:
             for event in unconvertible:
                 self._forget(event)
         self._merged = merged
-        self._encoded = (rows, f"[{','.join(parts)}]") if parts else None
         self._work = [[shard] for shard in shards if shard]
         self._work_bytes = sum(size for _, size in taken)
 
@@ -703,7 +683,6 @@ class LogWriter:
             if rows:
                 await self._write_stack([rows])
         self._work = []
-        self._encoded = None
         self._pending_bytes -= self._work_bytes
         self._work_bytes = 0
 
@@ -760,9 +739,7 @@ class LogWriter:
         pool = await self._get_pool()
         began = time.perf_counter()
         try:
-            encoded = self._encoded
-            text = encoded[1] if encoded is not None and encoded[0] is rows else rows_to_json(rows)
-            changed, replaced = await queries.log_batch_v4(pool, text)
+            changed, replaced = await queries.log_batch_v4(pool, rows_to_json(rows))
         except Exception as error:
             if needs_new_connections(error) and self._pool is pool and self.owns_pool:
                 # Start over with fresh connections (the other shard retries too).
