@@ -60,7 +60,6 @@ def child(workload: str, variant: str, runs: int) -> None:
     elif variant == "writer":
         writer_module.CONVERT_SLICE_S *= VALGRIND_SLOWDOWN
         writer_module.CONVERT_PACE_S *= VALGRIND_SLOWDOWN
-        writer_module.CONVERT_PACE_MAX_S *= VALGRIND_SLOWDOWN
         writer = writer_module.LogWriter(
             writer_module.writer_pool_factory(os.environ["BENCH_DATABASE_URL"], 2),
             stale_after_s=None,
