@@ -147,19 +147,22 @@ async def test_a_one_megabyte_response_is_shown_in_part_until_asked_for(
     assert not bad
     await queries.log_batch_v2(db, columns)  # arrives live: 1 MB in one SSE event
 
+    # A megabyte through the stream and into the page takes seconds on a busy
+    # machine (seen in CI beside the other suite): generous limits, no fixed sleep.
+    slow = 60_000
     row = by_testid(page, "log-row", id=run.execution_id)
-    await expect(row).to_have_attribute("data-status", "completed")
-    await row.click()
+    await expect(row).to_have_attribute("data-status", "completed", timeout=slow)
+    await row.click(timeout=slow)
 
     response = by_testid(page, "detail-response")
     body = response.locator("pre")
-    await expect(body).to_be_visible()
+    await expect(body).to_be_visible(timeout=slow)
     shown = await body.evaluate("el => el.textContent.length")
     assert shown == 20_000
     show_all = response.get_by_test_id("show-all")
-    await expect(show_all).to_have_text(f"Show all {size:,} characters")
+    await expect(show_all).to_have_text(f"Show all {size:,} characters", timeout=slow)
 
-    await show_all.click()
+    await show_all.click(timeout=slow)
 
     assert await body.evaluate("el => el.textContent.length") == size
     assert await body.evaluate("el => el.textContent.endsWith('END')")
