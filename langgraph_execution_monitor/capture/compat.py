@@ -257,20 +257,8 @@ def _hook_runner(runner: Any) -> None:
             **kwargs: Any,
         ) -> Any:
             # Returns LangGraph's own coroutine: no extra layer for the runner to await.
-            # `_follow` written out for the usual task (a node of an async graph).
             if current_run.get() is not None:
-                proc = task.proc
-                name = task.name
-                path = task.path
-                if proc.__class__ is not TaskProc and name != START and path[0] != PUSH:
-                    try:
-                        object.__setattr__(
-                            task, "proc", TaskProc(proc, name, "node", task.id, None, task.writes)
-                        )
-                    except Exception:
-                        logger.exception("execution monitor: cannot follow task %r", name)
-                else:
-                    _follow(task)
+                _follow(task)
             if kwargs:
                 return arun_with_retry(task, retry_policy, stream, configurable, **kwargs)
             return arun_with_retry(task, retry_policy, stream, configurable)
