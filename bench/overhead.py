@@ -228,7 +228,16 @@ class LocalSink:
 def langsmith_client(sink_url: str) -> Any:
     from langsmith import Client
 
-    return Client(api_url=sink_url, api_key="bench-key", auto_batch_tracing=True)
+    client = Client(api_url=sink_url, api_key="bench-key", auto_batch_tracing=True)
+    # LangSmith ends its tracing thread when the client's refcount falls to what it
+    # knows of (0.15.1), and runs traced after that wait in its queue until flush()
+    # times out (30 s). An app's client is held in many places; here only the tracer
+    # holds it, so keep a few more references for the bench's lifetime.
+    _LANGSMITH_REFS.extend([client] * 4)
+    return client
+
+
+_LANGSMITH_REFS: list[Any] = []
 
 
 async def written(writer: LogWriter, limit_s: float = 30.0) -> None:
