@@ -33,6 +33,13 @@ than the overheads measured):
 The sink is a separate process on 127.0.0.1 answering 200 to every request (its CPU is
 not the tracers').
 
+`--database-cpu N` puts the writer's PostgreSQL backends and the sink on CPU N and the
+bench on the other CPUs, as in production, where the database and the collector are
+other machines. Without it, on a 2-core machine, the kernel runs the backend that
+executes a batch on the app's CPU at times (it wakes next to the process that sent
+the batch), and the runs during a batch pay for the database's work: `bench.overlap`
+shows it.
+
 They run interleaved: each round runs a block of `--runs` of each variant in a
 rotating order, every run timed alone. After its block each variant finishes its
 background work (the writer has written the block, OpenTelemetry and LangSmith have
@@ -207,11 +214,12 @@ def serve_sink() -> None:
 class LocalSink:
     """An HTTP server answering 200 to everything, in a child process."""
 
-    def __init__(self) -> None:
+    def __init__(self, cpu: int | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.overhead", "--sink"],
             stdout=subprocess.PIPE,
             text=True,
+            preexec_fn=None if cpu is None else lambda: os.sched_setaffinity(0, {cpu}),
         )
         assert self.process.stdout is not None
         self.url = f"http://127.0.0.1:{self.process.stdout.readline().strip()}"
@@ -349,12 +357,27 @@ async def timed(run: Run, count: int, into: list[float]) -> None:
         into.append((time.perf_counter() - began) * 1e6)
 
 
+def pin_backend(cpu: int) -> Callable[[Any], Awaitable[None]]:
+    """A pool `init` that moves each connection's server process to `cpu`."""
+
+    async def init(connection: Any) -> None:
+        os.sched_setaffinity(await connection.fetchval("SELECT pg_backend_pid()"), {cpu})
+
+    return init
+
+
 async def measure(
-    url: str, rounds: int, runs: int, workloads: list[str], variants: tuple[str, ...] = VARIANTS
+    url: str,
+    rounds: int,
+    runs: int,
+    workloads: list[str],
+    variants: tuple[str, ...] = VARIANTS,
+    database_cpu: int | None = None,
 ) -> dict[str, Any]:
-    writer = LogWriter(writer_pool_factory(url, 2), stale_after_s=None)
+    init = None if database_cpu is None else pin_backend(database_cpu)
+    writer = LogWriter(writer_pool_factory(url, 2, init), stale_after_s=None)
     writer.start()
-    sink = LocalSink()
+    sink = LocalSink(database_cpu)
     results: dict[str, Any] = {}
     try:
         for name in workloads:
@@ -518,15 +541,35 @@ async def main() -> None:
         default=[],
         help="leave a variant out (LangSmith's tracer backs up where the sink is slow)",
     )
+    parser.add_argument(
+        "--database-cpu",
+        type=int,
+        metavar="N",
+        help="run the writer's PostgreSQL backends and the sink on CPU N and the bench on"
+        " the others, as if the database and the tracers' collector were on other machines"
+        " (setting a backend's affinity needs root or the server's user)",
+    )
     args = parser.parse_args()
     if args.sink:
         serve_sink()
         return
     os.environ.setdefault("LANGSMITH_TRACING", "false")  # only the explicit tracer sends
+    if args.database_cpu is not None:
+        os.sched_setaffinity(0, os.sched_getaffinity(0) - {args.database_cpu})
     async with scratch_database("elm_bench_overhead") as url:
         variants = tuple(v for v in VARIANTS if v not in args.skip)
         result = await measure(
-            url, args.rounds, args.runs, args.workload or ["trivial", "react"], variants
+            url,
+            args.rounds,
+            args.runs,
+            args.workload or ["trivial", "react"],
+            variants,
+            args.database_cpu,
+        )
+    if args.database_cpu is not None:
+        print(
+            f"the database's backends and the sink on CPU {args.database_cpu}, the bench on"
+            f" {sorted(os.sched_getaffinity(0))}"
         )
     report(result, args.rounds, args.runs)
 

@@ -859,12 +859,18 @@ async def _reset_writer_connection(connection: asyncpg.Connection) -> None:
         await connection.execute("ROLLBACK")
 
 
-def writer_pool_factory(database_url: str, size: int) -> PoolFactory:
-    """The writer's own pool, separate from the request pool."""
+def writer_pool_factory(
+    database_url: str,
+    size: int,
+    init: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+) -> PoolFactory:
+    """The writer's own pool, separate from the request pool; `init` is awaited with
+    each new connection."""
 
     async def create() -> asyncpg.Pool:
         return await asyncpg.create_pool(
             database_url,
+            init=init,
             reset=_reset_writer_connection,
             # 0: no background reconnect attempts (and their tracebacks) while
             # the database is down; the writer's retries reconnect.
