@@ -2694,13 +2694,6 @@ CREATE INDEX idx_execution_search_prefix ON execution_monitor.execution_logs USI
 
 
 --
--- Name: idx_execution_search_text; Type: INDEX; Schema: execution_monitor; Owner: -
---
-
-CREATE INDEX idx_execution_search_text ON execution_monitor.execution_logs USING gin (execution_monitor.execution_search_text(request_message, response_message) public.gin_trgm_ops);
-
-
---
 -- Name: idx_execution_started_covering; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
@@ -2826,4 +2819,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261203000200'),
     ('20261203000201'),
     ('20261203000202'),
-    ('20261203000203');
+    ('20261203000203'),
+    ('20261205000100');
