@@ -1799,16 +1799,18 @@ CREATE FUNCTION execution_monitor.log_finish(p_id text, p_status text, p_user_id
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
-    IF p_status IS NULL OR p_status NOT IN ('completed', 'failed', 'partial') THEN
-        RAISE EXCEPTION 'log_finish: status must be completed, failed or partial, got %',
-            coalesce(p_status, 'NULL')
+    IF p_status IS NULL OR p_status NOT IN ('completed', 'failed', 'partial', 'interrupted') THEN
+        RAISE EXCEPTION 'log_finish: status must be completed, failed, partial or '
+                        'interrupted, got %', coalesce(p_status, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    RETURN log_batch(
+    RETURN (log_batch_v3(
         ARRAY[p_id], ARRAY[p_conversation_id], ARRAY[p_user_id], ARRAY[p_request_message],
         ARRAY[extract(epoch FROM p_started_at)::double precision], ARRAY[p_status],
         ARRAY[extract(epoch FROM p_completed_at)::double precision], ARRAY[p_response_message],
-        ARRAY[p_execution_trace], ARRAY[p_failed_nodes], ARRAY[p_error_summary]);
+        ARRAY[p_execution_trace], ARRAY[p_failed_nodes], ARRAY[p_error_summary],
+        ARRAY[NULL::jsonb], ARRAY[NULL::integer], ARRAY[NULL::integer], ARRAY[NULL::integer],
+        ARRAY[NULL::integer])).written;
 END;
 $$;
 
@@ -1820,7 +1822,7 @@ $$;
 CREATE FUNCTION execution_monitor.log_start(p_id text, p_user_id text, p_request_message text, p_conversation_id text DEFAULT NULL::text, p_started_at timestamp with time zone DEFAULT now()) RETURNS integer
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
-    RETURN execution_monitor.log_batch(ARRAY[p_id], ARRAY[p_conversation_id], ARRAY[p_user_id], ARRAY[p_request_message], ARRAY[(EXTRACT(epoch FROM p_started_at))::double precision], ARRAY['running'::text], ARRAY[NULL::double precision], ARRAY[NULL::text], ARRAY[NULL::jsonb], ARRAY[NULL::jsonb], ARRAY[NULL::text]);
+    RETURN (execution_monitor.log_batch_v3(ARRAY[p_id], ARRAY[p_conversation_id], ARRAY[p_user_id], ARRAY[p_request_message], ARRAY[(EXTRACT(epoch FROM p_started_at))::double precision], ARRAY['running'::text], ARRAY[NULL::double precision], ARRAY[NULL::text], ARRAY[NULL::jsonb], ARRAY[NULL::jsonb], ARRAY[NULL::text], ARRAY[NULL::jsonb], ARRAY[NULL::integer], ARRAY[NULL::integer], ARRAY[NULL::integer], ARRAY[NULL::integer])).written;
 
 
 --
@@ -2820,4 +2822,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261203000201'),
     ('20261203000202'),
     ('20261203000203'),
-    ('20261205000100');
+    ('20261205000100'),
+    ('20261205000101');

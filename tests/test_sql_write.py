@@ -154,6 +154,37 @@ async def test_log_finish_refuses_an_unknown_status(db: asyncpg.Connection) -> N
         await db.execute("SELECT log_finish('exec-1', 'done', 'u', 'hi', now())")
 
 
+async def test_log_start_refuses_a_start_with_no_user_naming_it(db: asyncpg.Connection) -> None:
+    with pytest.raises(asyncpg.NullValueNotAllowedError, match=r"id exec-1\): no user_id"):
+        await db.execute("SELECT log_start('exec-1', NULL, 'hi')")
+
+
+async def test_log_finish_records_an_interrupted_turn(db: asyncpg.Connection) -> None:
+    await db.execute("SELECT log_start('exec-1', 'u', 'hi')")
+    assert (
+        await db.fetchval(
+            "SELECT log_finish('exec-1', 'interrupted', 'u', 'hi', now() - interval '1 second')"
+        )
+        == 1
+    )
+    assert (await fetch_row(db, "exec-1"))["status"] == "interrupted"
+
+
+async def test_log_finish_replaces_a_stale_close(db: asyncpg.Connection) -> None:
+    await db.execute(
+        "SELECT log_start('exec-1', 'u', 'hi', p_started_at => now() - interval '2 hours')"
+    )
+    assert await queries.close_stale_executions(db, 3600) == 1
+
+    await db.execute(
+        "SELECT log_finish('exec-1', 'completed', 'u', 'hi', now() - interval '2 hours', 'done')"
+    )
+
+    row = await fetch_row(db, "exec-1")
+    assert (row["status"], row["response_message"]) == ("completed", "done")
+    assert row["stale_close_replaced_at"] is not None
+
+
 async def test_the_table_refuses_an_unknown_status(db: asyncpg.Connection) -> None:
     start = started()
     columns, _ = batch_columns([finished(start, status="exploded")], TextCleaner(65_536))
