@@ -1,0 +1,143 @@
+"""Where a batch's server time goes: `log_batch_v4` timed with the write path's
+indexes and triggers, and with one of them left out, alternated in one session.
+
+    python -m bench.write_cost [--runs 1000] [--rounds 6] [--response-chars 190]
+
+A scratch database (DATABASE_URL's server, or an embedded one) is migrated and
+given a few batches first. Each round times, for every variant, three batches of
+`--runs` runs (5-entry traces, as bench/ingest.py makes them):
+
+- merged: each run's start and finish in one batch (one INSERT per run);
+- starts: the starts alone (INSERTs of running rows);
+- finishes: those runs' finishes (UPDATEs of the started rows).
+
+Variants: everything; without the rollup triggers (`ALTER TABLE ... DISABLE TRIGGER`);
+without the trigram search index (dropped for the variant, built again after).
+Reported: the median and the mean per batch over the rounds after the first, and
+each part's share of the full mean cost (the trigram index's pending list is merged
+into the index by whichever batch fills it, so single batches are spiky: the mean
+carries that cost, use 10 rounds or more).
+"""
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+from typing import Any
+
+import asyncpg
+
+import bench.ingest as ingest
+from bench.common import print_table, scratch_database
+from langgraph_execution_monitor.capture import new_execution_id
+from langgraph_execution_monitor.events import ExecutionStarted
+from langgraph_execution_monitor.rows import TextCleaner, event_rows, rows_to_json
+
+ROLLUP_TRIGGERS = ("execution_logs_rollup_insert", "execution_logs_rollup_update")
+SEARCH_INDEX = "idx_execution_search_prefix"
+WORDS = "the model answered with a post about agents tools graphs state memory".split()
+
+
+def starts(count: int) -> list[ExecutionStarted]:
+    now = time.time()
+    return [
+        ExecutionStarted(
+            new_execution_id(), f"conv-{i % 50}", f"user-{i % 20}", ingest.MESSAGE, now, None
+        )
+        for i in range(count)
+    ]
+
+
+def batch(events: list[Any]) -> str:
+    rows, unconvertible = event_rows(events, TextCleaner(100_000))
+    assert not unconvertible
+    return rows_to_json(rows)
+
+
+async def timed_ms(db: asyncpg.Connection, events: str) -> float:
+    began = time.perf_counter()
+    await db.fetchrow("SELECT * FROM execution_monitor.log_batch_v4($1::jsonb)", events)
+    return (time.perf_counter() - began) * 1000
+
+
+async def search_index_definition(db: asyncpg.Connection) -> str:
+    return await db.fetchval(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'execution_monitor' AND indexname = $1",
+        SEARCH_INDEX,
+    )
+
+
+def variants(index_definition: str) -> dict[str, tuple[str, str]]:
+    """name -> (SQL that leaves the part out, SQL that puts it back)."""
+    table = "execution_monitor.execution_logs"
+    return {
+        "everything": ("", ""),
+        "no rollup triggers": (
+            "; ".join(f"ALTER TABLE {table} DISABLE TRIGGER {t}" for t in ROLLUP_TRIGGERS),
+            "; ".join(f"ALTER TABLE {table} ENABLE TRIGGER {t}" for t in ROLLUP_TRIGGERS),
+        ),
+        "no trigram index": (f"DROP INDEX execution_monitor.{SEARCH_INDEX}", index_definition),
+    }
+
+
+async def measure(url: str, runs: int, rounds: int) -> dict[tuple[str, str], list[float]]:
+    db = await asyncpg.connect(url)
+    try:
+        for _ in range(3):  # a table that is not empty
+            await timed_ms(db, batch([ingest.finish_of(s) for s in starts(runs)]))
+        ways = variants(await search_index_definition(db))
+        samples: dict[tuple[str, str], list[float]] = {}
+        for _ in range(rounds):
+            for name, (leave_out, put_back) in ways.items():
+                if leave_out:
+                    await db.execute(leave_out)
+                merged = batch([ingest.finish_of(s) for s in starts(runs)])
+                started = starts(runs)
+                batches: dict[str, str] = {
+                    "merged": merged,
+                    "starts": batch(started),
+                    "finishes": batch([ingest.finish_of(s) for s in started]),
+                }
+                for kind, events in batches.items():
+                    samples.setdefault((kind, name), []).append(await timed_ms(db, events))
+                if put_back:
+                    await db.execute(put_back)
+        return samples
+    finally:
+        await db.close()
+
+
+def report(samples: dict[tuple[str, str], list[float]], runs: int, chars: int) -> None:
+    rows: list[tuple[str, ...]] = [
+        ("batch", "variant", "median ms", "mean ms", "part's share (of the mean)")
+    ]
+    for kind in ("merged", "starts", "finishes"):
+        full = statistics.fmean(samples[(kind, "everything")][1:])
+        for (each, name), values in samples.items():
+            if each != kind:
+                continue
+            mean = statistics.fmean(values[1:])
+            share = "" if name == "everything" else f"{(full - mean) / full * 100:.0f}%"
+            rows.append((kind, name, f"{statistics.median(values[1:]):.1f}", f"{mean:.1f}", share))
+    print_table(f"log_batch_v4, {runs} runs per batch, {chars}-character responses", rows)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--response-chars", type=int, default=len(ingest.RESPONSE))
+    args = parser.parse_args()
+    words = random.Random(1)
+    text = ""
+    while len(text) < args.response_chars:
+        text += words.choice(WORDS) + " "
+    ingest.RESPONSE = text[: args.response_chars]  # what finish_of answers
+    async with scratch_database("elm_bench_write_cost") as url:
+        samples = await measure(url, args.runs, args.rounds)
+    report(samples, args.runs, args.response_chars)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
