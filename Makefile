@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 CONSTRAINTS := requirements/constraints.txt
 PIP_INSTALL := $(VENV)/bin/pip install -qq --disable-pip-version-check -c $(CONSTRAINTS)
 
-.PHONY: help install install-serve serve demo status test test-embedded lint format migrate schema constraints wheel-check test-dependency-range bench bench-read bench-overhead bench-ingest bench-stream bench-dashboard bench-instructions bench-definer
+.PHONY: help install install-serve serve demo status test test-embedded lint format migrate schema constraints wheel-check test-dependency-range bench bench-read bench-overhead bench-ingest bench-stream bench-dashboard bench-instructions bench-definer bench-soak
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -90,3 +90,6 @@ bench-instructions: install  ## capture overhead in CPU instructions (valgrind):
 
 bench-dashboard: install  ## the dashboard's main-thread busy time under live load (Chromium)
 	$(PY) -m bench.dashboard
+
+bench-soak: install  ## the real server under the highest chat rate with 200 SSE clients, 5 minutes
+	$(PY) -m bench.soak
