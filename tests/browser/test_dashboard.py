@@ -216,6 +216,27 @@ async def test_paging_walks_through_the_runs(
     await expect(info).to_have_text("4–6 of 7")
 
 
+async def test_a_total_past_the_servers_count_cap_shows_as_a_floor(
+    live_server: LiveServer, db: asyncpg.Connection, page: Page
+) -> None:
+    """10,001 runs in the window: the server counts to 10,000 and says so
+    (`total_capped`); the pager says "10000+" and lets the user page on."""
+    await db.execute(
+        """INSERT INTO execution_logs (id, user_id, request_message, status, started_at)
+           SELECT 'bulk-' || i, 'bulk-user', 'bulk run ' || i, 'completed',
+                  now() - i * interval '1 second'
+           FROM generate_series(1, 10001) AS i"""
+    )
+
+    await open_dashboard(page, live_server, "?limit=50")
+    info, nxt = by_testid(page, "page-info"), by_testid(page, "next-page")
+
+    await expect(info).to_have_text("1–50 of 10000+")
+    await expect(nxt).to_be_enabled()
+    await nxt.click()
+    await expect(info).to_have_text("51–100 of 10000+")
+
+
 # -------------------------------------------------------------------- live
 
 

@@ -24,6 +24,12 @@ test('a new run goes on top and the total grows', () => {
   assert.equal(l.total, 3);
 });
 
+test('a new run leaves a capped total as it is (the server stopped counting)', () => {
+  const l = { ...loaded([run('b', 10)], 10000), totalCapped: true };
+  assert.equal(applyEvent(l, run('a', 1), DEFAULTS, NOW), 'inserted');
+  assert.equal(l.total, 10000);
+});
+
 test('a finish updates its row in place', () => {
   const l = loaded([run('a', 1), run('b', 10)]);
   assert.equal(applyEvent(l, { id: 'b', status: 'failed', failed_nodes: ['x'] }, DEFAULTS, NOW), 'updated');

@@ -126,7 +126,7 @@ export function initControls({ onShowLatest }) {
   });
   byTestId('next-page').addEventListener('click', () => {
     const f = state.filters;
-    if (f.offset + state.listing.rows.length < state.listing.total) applyFilters({ offset: f.offset + f.limit });
+    if (!byTestId('next-page').disabled) applyFilters({ offset: f.offset + f.limit });
   });
   $('#page-size').addEventListener('change', (ev) => applyFilters({ limit: parseInt(ev.target.value, 10), offset: 0 }));
   $('#new-rows').addEventListener('click', () => {

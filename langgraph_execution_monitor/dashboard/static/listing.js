@@ -9,7 +9,8 @@ import { parseTime } from './format.js';
 import { matchesFilters } from './filters.js';
 
 export function emptyListing() {
-  return { rows: [], total: 0, loaded: false, pendingNew: 0 };
+  // totalCapped: the server counted up to its cap and stopped (`total_capped`).
+  return { rows: [], total: 0, totalCapped: false, loaded: false, pendingNew: 0 };
 }
 
 /**
@@ -38,7 +39,7 @@ export function applyEvent(listing, incoming, filters, now = Date.now()) {
   const started = parseTime(row.started_at) ?? now;
   let at = listing.rows.findIndex((r) => (parseTime(r.started_at) ?? 0) < started);
   if (at === -1) at = listing.rows.length;
-  listing.total += 1;
+  if (!listing.totalCapped) listing.total += 1; // a capped total stays "N+"
   if (at >= filters.limit) return 'counted';
   listing.rows.splice(at, 0, row);
   if (listing.rows.length > filters.limit) listing.rows.length = filters.limit;

@@ -61,6 +61,7 @@ export async function loadLogs() {
     const listing = state.listing;
     listing.rows = Array.isArray(body.logs) ? body.logs.map((r) => ({ ...r, id: String(r.id) })) : [];
     listing.total = num(body.total) ?? listing.rows.length;
+    listing.totalCapped = body.total_capped === true;
     listing.loaded = true;
     listing.pendingNew = 0;
     setBanner('logs', null);
@@ -141,12 +142,19 @@ export function renderNow(live) {
 
 function updatePager() {
   const f = state.filters;
-  const { rows, total } = state.listing;
+  const { rows, total, totalCapped } = state.listing;
   const from = total && rows.length ? f.offset + 1 : 0;
   const to = rows.length ? f.offset + rows.length : 0;
-  setText(byTestId('page-info'), `${from}–${to} of ${total}`);
+  // Past the server's count cap the total is a floor: "of 10000+", and a full page
+  // means there may be more.
+  setText(byTestId('page-info'), `${from}–${to} of ${total}${totalCapped ? '+' : ''}`);
+  byTestId('page-info').title = totalCapped
+    ? `At least ${total} match; the server stops counting there (narrow the filters for an exact count)`
+    : '';
   byTestId('prev-page').disabled = f.offset <= 0;
-  byTestId('next-page').disabled = f.offset + rows.length >= total;
+  byTestId('next-page').disabled = totalCapped
+    ? rows.length < f.limit
+    : f.offset + rows.length >= total;
   renderNewRowsNotice();
 }
 
