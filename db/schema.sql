@@ -579,6 +579,94 @@ $$;
 
 
 --
+-- Name: execution_stats_between(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.execution_stats_between(p_since timestamp with time zone, p_until timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+DECLARE
+    w record := rollup_window_between(p_since, p_until);
+    t record;
+    d record;
+BEGIN
+    SELECT coalesce(sum(p.runs), 0)::bigint AS runs,
+           coalesce(sum(p.completed), 0)::bigint AS completed,
+           coalesce(sum(p.failed), 0)::bigint AS failed,
+           coalesce(sum(p.partial), 0)::bigint AS partial,
+           coalesce(sum(p.running), 0)::bigint AS running,
+           coalesce(sum(p.interrupted), 0)::bigint AS interrupted,
+           coalesce(sum(p.input_tokens), 0)::bigint AS input_tokens,
+           coalesce(sum(p.output_tokens), 0)::bigint AS output_tokens,
+           coalesce(sum(p.total_tokens), 0)::bigint AS total_tokens
+    INTO t
+    FROM (
+        SELECT r.runs, r.completed, r.failed, r.partial, r.running, r.interrupted,
+               r.input_tokens, r.output_tokens, r.total_tokens
+        FROM execution_rollups_hourly AS r
+        WHERE r.hour >= w.rollup_from AND r.hour < w.rollup_until
+        UNION ALL
+        SELECT e.sign * count(l.id),
+               e.sign * count(l.id) FILTER (WHERE l.status = 'completed'),
+               e.sign * count(l.id) FILTER (WHERE l.status = 'failed'),
+               e.sign * count(l.id) FILTER (WHERE l.status = 'partial'),
+               e.sign * count(l.id) FILTER (WHERE l.status = 'running'),
+               e.sign * count(l.id) FILTER (WHERE l.status = 'interrupted'),
+               e.sign * coalesce(sum(l.input_tokens), 0),
+               e.sign * coalesce(sum(l.output_tokens), 0),
+               e.sign * coalesce(sum(l.total_tokens), 0)
+        FROM (VALUES (w.since_lo, w.since_hi, w.since_sign),
+                     (w.until_lo, w.until_hi, w.until_sign)) AS e(lo, hi, sign)
+        JOIN execution_logs AS l ON l.started_at >= e.lo AND l.started_at < e.hi
+        GROUP BY e.lo, e.hi, e.sign
+    ) AS p;
+
+    SELECT array_agg(h.runs ORDER BY h.bucket) AS counts,
+           array_agg(h.duration_ms_sum ORDER BY h.bucket) AS sums,
+           sum(h.runs) AS timed, sum(h.duration_ms_sum) AS total_ms
+    INTO d
+    FROM (
+        SELECT b.bucket, sum(b.runs) AS runs, sum(b.duration_ms_sum) AS duration_ms_sum
+        FROM (
+            SELECT r.bucket, r.runs, r.duration_ms_sum
+            FROM execution_durations_hourly AS r
+            WHERE r.hour >= w.rollup_from AND r.hour < w.rollup_until
+            UNION ALL
+            SELECT duration_bucket(l.total_duration_ms), e.sign, e.sign * l.total_duration_ms
+            FROM (VALUES (w.since_lo, w.since_hi, w.since_sign),
+                         (w.until_lo, w.until_hi, w.until_sign)) AS e(lo, hi, sign)
+            JOIN execution_logs AS l ON l.started_at >= e.lo AND l.started_at < e.hi
+            WHERE l.total_duration_ms IS NOT NULL
+        ) AS b
+        GROUP BY b.bucket
+        HAVING sum(b.runs) > 0
+    ) AS h;
+
+    RETURN jsonb_build_object(
+        'total_executions', t.runs,
+        'by_status', jsonb_build_object(
+            'completed', t.completed,
+            'failed', t.failed,
+            'partial', t.partial,
+            'running', t.running,
+            'interrupted', t.interrupted),
+        'success_rate', CASE WHEN t.runs = 0 THEN 0.0
+                             ELSE round(100.0 * t.completed / t.runs, 2) END,
+        'avg_duration_ms', round(d.total_ms::numeric / d.timed)::integer,
+        'p95_duration_ms', round(histogram_percentile(d.counts, d.sums, 0.95))::integer,
+        'input_tokens', t.input_tokens,
+        'output_tokens', t.output_tokens,
+        'total_tokens', t.total_tokens,
+        'failed_nodes_breakdown',
+        (SELECT coalesce(jsonb_object_agg(b.node, b.failed_runs), '{}'::jsonb)
+         FROM failed_nodes_breakdown_between(p_since, p_until) AS b));
+END;
+$$;
+
+
+--
 -- Name: execution_stats_filtered(integer, timestamp with time zone, timestamp with time zone, text, text, text, text, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -595,9 +683,9 @@ DECLARE
 BEGIN
     PERFORM check_status(p_status);
     PERFORM check_search(p_q);
-    IF w.until IS NULL AND p_status IS NULL AND p_user_id IS NULL AND user_pattern IS NULL
+    IF p_status IS NULL AND p_user_id IS NULL AND user_pattern IS NULL
        AND p_conversation_id IS NULL AND pattern IS NULL THEN
-        RETURN filter_window_json(w.since, w.until) || execution_stats_since(w.since);
+        RETURN filter_window_json(w.since, w.until) || execution_stats_between(w.since, w.until);
     END IF;
 
     WITH m AS MATERIALIZED (
@@ -938,6 +1026,41 @@ CREATE FUNCTION execution_monitor.failed_nodes_breakdown(p_hours integer DEFAULT
      failed_nodes_breakdown_since.failed_runs
     FROM execution_monitor.failed_nodes_breakdown_since((now() - make_interval(hours => failed_nodes_breakdown.p_hours))) failed_nodes_breakdown_since(node, failed_runs);
 END;
+
+
+--
+-- Name: failed_nodes_breakdown_between(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.failed_nodes_breakdown_between(p_since timestamp with time zone, p_until timestamp with time zone) RETURNS TABLE(node text, failed_runs bigint)
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    w record := rollup_window_between(p_since, p_until);
+BEGIN
+    RETURN QUERY
+    SELECT c.node, sum(c.failed_runs)::bigint
+    FROM (
+        SELECT r.node, r.failed_runs
+        FROM node_rollups_hourly AS r
+        WHERE r.hour >= w.rollup_from AND r.hour < w.rollup_until AND r.failed_runs <> 0
+        UNION ALL
+        SELECT f.node, e.sign
+        FROM (VALUES (w.since_lo, w.since_hi, w.since_sign),
+                     (w.until_lo, w.until_hi, w.until_sign)) AS e(lo, hi, sign)
+        JOIN execution_logs AS l ON l.started_at >= e.lo AND l.started_at < e.hi,
+             LATERAL (SELECT DISTINCT n.value AS node
+                      FROM jsonb_array_elements_text(l.failed_nodes) AS n) AS f
+        WHERE l.status IN ('failed', 'partial')
+    ) AS c
+    GROUP BY c.node
+    HAVING sum(c.failed_runs) > 0
+    ORDER BY sum(c.failed_runs) DESC, c.node;
+END;
+$$;
 
 
 --
@@ -1913,6 +2036,75 @@ END;
 
 
 --
+-- Name: node_performance_between(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.node_performance_between(p_since timestamp with time zone, p_until timestamp with time zone) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    w record := rollup_window_between(p_since, p_until);
+BEGIN
+    RETURN QUERY
+    WITH edge AS MATERIALIZED (
+        SELECT e.sign, t.node, t.status, t.duration_ms
+        FROM (VALUES (w.since_lo, w.since_hi, w.since_sign),
+                     (w.until_lo, w.until_hi, w.until_sign)) AS e(lo, hi, sign)
+        JOIN execution_logs AS l ON l.started_at >= e.lo AND l.started_at < e.hi,
+             trace_node_entries(l.execution_trace) AS t
+    ),
+    counts AS (
+        SELECT c.node, sum(c.attempts) AS attempts, sum(c.failed_attempts) AS failed_attempts
+        FROM (
+            SELECT r.node, r.attempts, r.failed_attempts
+            FROM node_rollups_hourly AS r
+            WHERE r.hour >= w.rollup_from AND r.hour < w.rollup_until
+            UNION ALL
+            SELECT e.node, e.sign, CASE WHEN e.status = 'failed' THEN e.sign ELSE 0 END
+            FROM edge AS e
+        ) AS c
+        GROUP BY c.node
+        HAVING sum(c.attempts) > 0
+    ),
+    buckets AS (
+        SELECT b.node, b.bucket, sum(b.attempts) AS attempts,
+               sum(b.duration_ms_sum) AS duration_ms_sum
+        FROM (
+            SELECT r.node, r.bucket, r.attempts, r.duration_ms_sum
+            FROM node_durations_hourly AS r
+            WHERE r.hour >= w.rollup_from AND r.hour < w.rollup_until
+            UNION ALL
+            SELECT e.node, duration_bucket(e.duration_ms), e.sign, e.sign * e.duration_ms
+            FROM edge AS e
+            WHERE e.duration_ms IS NOT NULL
+        ) AS b
+        GROUP BY b.node, b.bucket
+        HAVING sum(b.attempts) > 0
+    ),
+    histograms AS (
+        SELECT b.node, array_agg(b.attempts ORDER BY b.bucket) AS counts,
+               array_agg(b.duration_ms_sum ORDER BY b.bucket) AS sums,
+               sum(b.attempts) AS timed, sum(b.duration_ms_sum) AS total_ms
+        FROM buckets AS b
+        GROUP BY b.node
+    )
+    SELECT c.node, c.attempts::bigint, c.failed_attempts::bigint,
+           round(100.0 * c.failed_attempts / c.attempts, 2),
+           round(h.total_ms / h.timed, 3),
+           round(histogram_percentile(h.counts, h.sums, 0.50), 3),
+           round(histogram_percentile(h.counts, h.sums, 0.95), 3),
+           round(histogram_percentile(h.counts, h.sums, 0.99), 3)
+    FROM counts AS c
+    LEFT JOIN histograms AS h ON h.node IS NOT DISTINCT FROM c.node
+    ORDER BY c.attempts DESC, c.node;
+END;
+$$;
+
+
+--
 -- Name: node_performance_filtered(integer, timestamp with time zone, timestamp with time zone, text, text, text, text, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -1929,10 +2121,10 @@ DECLARE
 BEGIN
     PERFORM check_status(p_status);
     PERFORM check_search(p_q);
-    IF w.until IS NULL AND p_status IS NULL AND p_user_id IS NULL AND user_pattern IS NULL
+    IF p_status IS NULL AND p_user_id IS NULL AND user_pattern IS NULL
        AND p_conversation_id IS NULL AND pattern IS NULL THEN
         SELECT coalesce(jsonb_agg(to_jsonb(n)), '[]'::jsonb) INTO nodes
-        FROM node_performance_since(w.since) AS n;
+        FROM node_performance_between(w.since, w.until) AS n;
     ELSE
         WITH e AS MATERIALIZED (
             SELECT t.node, t.status, t.duration_ms
@@ -2153,6 +2345,46 @@ BEGIN
         raw_from := p_since;
         raw_until := rollup_from;
         raw_sign := 1;
+    END IF;
+END;
+$$;
+
+
+--
+-- Name: rollup_window_between(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.rollup_window_between(p_since timestamp with time zone, p_until timestamp with time zone, OUT rollup_from timestamp with time zone, OUT rollup_until timestamp with time zone, OUT since_lo timestamp with time zone, OUT since_hi timestamp with time zone, OUT since_sign integer, OUT until_lo timestamp with time zone, OUT until_hi timestamp with time zone, OUT until_sign integer) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+DECLARE
+    s record;
+    u record;
+BEGIN
+    IF p_since IS NULL THEN
+        rollup_from := '-infinity';
+        since_lo := '-infinity';
+        since_hi := '-infinity';
+        since_sign := 0;
+    ELSE
+        s := rollup_window(p_since);
+        rollup_from := s.rollup_from;
+        since_lo := s.raw_from;
+        since_hi := s.raw_until;
+        since_sign := s.raw_sign;
+    END IF;
+    IF p_until IS NULL THEN
+        rollup_until := 'infinity';
+        until_lo := 'infinity';
+        until_hi := 'infinity';
+        until_sign := 0;
+    ELSE  -- minus the window from p_until
+        u := rollup_window(p_until);
+        rollup_until := u.rollup_from;
+        until_lo := u.raw_from;
+        until_hi := u.raw_until;
+        until_sign := -u.raw_sign;
     END IF;
 END;
 $$;
@@ -2823,4 +3055,6 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261203000202'),
     ('20261203000203'),
     ('20261205000100'),
-    ('20261205000101');
+    ('20261205000101'),
+    ('20261205000102'),
+    ('20261205000103');

@@ -113,6 +113,67 @@ async def test_reads_from_rollups_match_the_raw_computation_on_random_runs(
                 )
 
 
+def bounded(raw: str) -> str:
+    """An oracle query for [$1, $2) ($1 NULL: from the first run)."""
+    return raw.replace(
+        "started_at >= $1::timestamptz",
+        "started_at >= coalesce($1::timestamptz, '-infinity') AND started_at < $2::timestamptz",
+    )
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+async def test_windows_with_an_end_read_from_rollups_match_the_raw_computation(
+    db: asyncpg.Connection, seed: int
+) -> None:
+    await write_shuffled(db, random.Random(seed), 400)
+    # (start, end) in minutes before the current hour (None: no start): both edges
+    # either side of the half hour, within one hour, in adjacent hours, a day apart.
+    for since_min, until_min in (
+        (60 * 24, 0),
+        (60 * 24 + 10, 60 * 5 - 40),
+        (60 * 7 - 29, 60 * 7 - 31),
+        (60 * 3 + 50, 60 * 3 + 5),
+        (60 * 2 + 10, 60 * 1 + 50),
+        (60 * 30 + 45, 60 * 20 + 15),
+        (None, 60 * 40 + 20),
+    ):
+        async with db.transaction():
+            since, until = await db.fetchrow(
+                "SELECT date_trunc('hour', now(), 'UTC') - make_interval(mins => $1),"
+                "       date_trunc('hour', now(), 'UTC') - make_interval(mins => $2)",
+                since_min,
+                until_min,
+            )
+            stats = json.loads(
+                await db.fetchval("SELECT execution_stats_between($1, $2)::text", since, until)
+            )
+            raw = await db.fetchrow(bounded(RAW_STATS), since, until)
+            breakdown = await db.fetch(
+                "SELECT * FROM failed_nodes_breakdown_between($1, $2)", since, until
+            )
+            raw_breakdown = await db.fetch(bounded(RAW_BREAKDOWN), since, until)
+            nodes = await db.fetch("SELECT * FROM node_performance_between($1, $2)", since, until)
+            raw_nodes = await db.fetch(bounded(RAW_NODES), since, until)
+        window = (since_min, until_min)
+        if since_min is None or since_min - until_min >= 180:
+            assert raw["total"] > 0, window  # the comparison is not of empty windows
+        assert stats["total_executions"] == raw["total"], window
+        assert stats["by_status"] == {
+            status: raw[status]
+            for status in ("completed", "failed", "partial", "running", "interrupted")
+        }, window
+        assert stats["avg_duration_ms"] == raw["avg_duration_ms"], window
+        assert within_stated_error(stats["p95_duration_ms"], raw["p95"], 0.5), (window, stats)
+        for key in ("input_tokens", "output_tokens", "total_tokens"):
+            assert stats[key] == raw[key], window
+        assert [tuple(r) for r in breakdown] == [tuple(r) for r in raw_breakdown], window
+        assert [n["node"] for n in nodes] == [r["node"] for r in raw_nodes], window
+        for node, exact in zip(nodes, raw_nodes, strict=True):
+            assert tuple(node)[:5] == tuple(exact)[:5], window
+            for key, exact_key in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")):
+                assert within_stated_error(float(node[key]), exact[exact_key], 0.0005), window
+
+
 async def test_the_public_reads_keep_the_seed_shape(db: asyncpg.Connection) -> None:
     await write_shuffled(db, random.Random(5), 50)
     async with db.transaction():
