@@ -32,6 +32,13 @@ their own (a member of ``execution_monitor_reader``, which can only read) while 
 writer logs in with ``database_url`` (a member of ``execution_monitor_writer``, which
 can only write); by default both use ``database_url``. With ``pool=`` and a
 ``reader_database_url``, the routers are served too.
+
+``read_replica_url=`` sends the routers' reads (the read pool) to a hot standby,
+logging in as that URL says (the primary's roles are the standby's too). Everything
+else stays on the primary: the writer, the LISTEN connection (a standby cannot
+LISTEN) and the stream's reads of changed rows and its replays (a lagging standby
+would not have a change just announced, and the stream must not lose one). So a
+listing is behind by the replication lag, while the stream is not.
 """
 
 from __future__ import annotations
@@ -94,6 +101,7 @@ class ExecutionMonitor(_Capture):
         read_statement_timeout_s: float = 5.0,
         stream_options: dict[str, Any] | None = None,
         reader_database_url: str | None = None,
+        read_replica_url: str | None = None,
         **settings: Any,
     ) -> None:
         if sum(x is not None for x in (database_url, pool, emit)) != 1:
@@ -126,8 +134,10 @@ class ExecutionMonitor(_Capture):
         self._intake: _Intake | None = None
         self._closing = threading.Event()
         self.api_token = api_token
-        # The read pool's and the LISTEN connection's login.
+        # The LISTEN connection's and the stream's login (on the primary), and the
+        # read pool's unless a replica serves the reads.
         self.reader_database_url = reader_database_url or database_url
+        self.read_replica_url = read_replica_url
         self.serve_api = serve_api and self.reader_database_url is not None
         self.read_pool_size = read_pool_size
         self.read_statement_timeout_s = read_statement_timeout_s
@@ -171,7 +181,7 @@ class ExecutionMonitor(_Capture):
             assert url is not None
             # min_size=0: the app starts (and answers) while the database is down.
             self._read_pool = await asyncpg.create_pool(
-                url,
+                self.read_replica_url or url,
                 min_size=0,
                 max_size=self.read_pool_size,
                 timeout=10,

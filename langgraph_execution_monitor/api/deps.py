@@ -2,7 +2,9 @@
 
 `MonitorServices` is all `create_router` reads from the object it is given:
 any object with these attributes will do (the library's monitor, or an app's
-own wiring, as in `app/api/main.py`)."""
+own wiring, as in `app/api/main.py`). One more is optional: `read_replica_url`
+(not None when `read_pool` is on a read replica: /health then asks the primary
+through the broadcaster's pool as well)."""
 
 import re
 from datetime import UTC, datetime

@@ -3,7 +3,9 @@
 - `GET /health/live`: the process answers (a liveness probe: restarting the
   process would not help a database that is down, and chat still works then).
 - `GET /health/ready`: the database answers and the writer is not stuck (a
-  readiness probe). `GET /health` is the same, kept for compatibility.
+  readiness probe). `GET /health` is the same, kept for compatibility. With a
+  read replica (the monitor's `read_replica_url`), the primary is asked through
+  the stream's pool and the replica through the read pool: both must answer.
 - Details (counters, the last error) only for requests with the token, when
   one is configured: an error message can tell more than an outsider needs.
 - `GET /metrics`: Prometheus text.
@@ -11,8 +13,10 @@
 
 import asyncio
 import statistics
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -67,6 +71,18 @@ def writer_details(writer: WriterView) -> dict[str, Any]:
     }
 
 
+async def answers(pool: Callable[[], Awaitable[asyncpg.Pool]]) -> bool:
+    """Does the server behind `pool()` answer within 2 s?"""
+
+    async def ping() -> bool:
+        return await queries.ping(await pool())
+
+    try:
+        return await asyncio.wait_for(ping(), 2)
+    except Exception:
+        return False
+
+
 def add_system_routes(
     router: APIRouter,
     monitor: MonitorServices,
@@ -74,14 +90,22 @@ def add_system_routes(
     registry: CollectorRegistry,
 ) -> None:
     async def readiness(request: Request) -> JSONResponse:
-        try:
-            database_ok = await asyncio.wait_for(queries.ping(monitor.read_pool), 2)
-        except Exception:
-            database_ok = False
+        broadcaster = monitor.broadcaster
+        # Optional in MonitorServices: a monitor without it reads from the primary.
+        replica = getattr(monitor, "read_replica_url", None) is not None
+
+        async def read_pool() -> asyncpg.Pool:
+            return monitor.read_pool
+
+        if replica:
+            database_ok, replica_ok = await asyncio.gather(
+                answers(broadcaster.pool), answers(read_pool)
+            )
+        else:
+            database_ok, replica_ok = await answers(read_pool), True
         writer = monitor.writer
         state = writer_state(writer)
-        ready = database_ok and state in ("ok", "absent")
-        broadcaster = monitor.broadcaster
+        ready = database_ok and replica_ok and state in ("ok", "absent")
         body: dict[str, Any] = {
             "status": "ok" if ready else "degraded",
             "database": "reachable" if database_ok else "unreachable",
@@ -89,6 +113,8 @@ def add_system_routes(
             "listener": {"state": broadcaster.state},
             "capture": {"state": "incomplete" if compat.problems else "ok"},
         }
+        if replica:
+            body["read_replica"] = "reachable" if replica_ok else "unreachable"
         if bearer.authorized(request):
             if writer is not None:
                 body["writer"].update(writer_details(writer))
