@@ -47,9 +47,20 @@ UNAVAILABLE = (
 # SQLSTATE classes and codes that mean "the service cannot answer now" rather
 # than "the request was wrong": 08 connection, 53 resources, 57 operator
 # intervention (57014: statement timeout), 55P03 lock timeout, 42501 missing
-# privilege, 42883/42P01 missing function/table (a schema not migrated).
+# privilege, 42883/42P01 missing function/table (a schema not migrated),
+# 40001/40P01 a read on a hot standby cancelled by a conflict with replay.
 UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58")
-UNAVAILABLE_SQLSTATES = ("55P03", "42501", "42883", "42P01", "3D000", "28000", "28P01")
+UNAVAILABLE_SQLSTATES = (
+    "55P03",
+    "42501",
+    "42883",
+    "42P01",
+    "3D000",
+    "28000",
+    "28P01",
+    "40001",
+    "40P01",
+)
 CLIENT_SQLSTATES = ("22023", "22021", "22P05")  # invalid parameter, bad text
 
 
