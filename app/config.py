@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     # (or the embedded server's) user for both.
     writer_database_url: str | None = None
     reader_database_url: str | None = None
+    # Where the API's reads go: a hot standby of DATABASE_URL's server (logging in as
+    # this URL says). Writes, LISTEN and the stream's reads stay on the primary, so a
+    # listing may be behind by the replication lag. Unset: the primary.
+    read_database_url: str | None = None
     embedded_data_dir: Path = Field(default_factory=lambda: Path.cwd() / "var" / "postgres")
     # A DATABASE_URL database that does not exist is refused unless this is set.
     create_database: bool = False

@@ -13,10 +13,12 @@ from langgraph_execution_monitor.writer import LogWriter
 
 def build_monitor(settings: Settings, database_url: str) -> ExecutionMonitor:
     """The monitor on `database_url` (the migrated one), its writer and its reads logging
-    in as WRITER_DATABASE_URL's and READER_DATABASE_URL's users when those are set."""
+    in as WRITER_DATABASE_URL's and READER_DATABASE_URL's users when those are set, and
+    the API's reads sent to READ_DATABASE_URL's replica when that is set."""
     return ExecutionMonitor(
         settings.writer_database_url or database_url,
         reader_database_url=settings.reader_database_url or database_url,
+        read_replica_url=settings.read_database_url,
         batch_size=settings.writer_batch_size,
         flush_interval_s=settings.writer_flush_interval_s,
         max_events=settings.buffer_max_events,
@@ -74,6 +76,10 @@ class MonitorWiring:
     @property
     def broadcaster(self) -> ExecutionBroadcaster:
         return self._started().broadcaster
+
+    @property
+    def read_replica_url(self) -> str | None:
+        return None if self.monitor is None else self.monitor.read_replica_url
 
     @property
     def writer(self) -> LogWriter | None:

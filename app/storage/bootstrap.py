@@ -2,7 +2,7 @@
 PostgreSQL's (started on demand). The library's start-up checks apply: an
 unreachable server or a refused login fails in seconds with one clear line,
 the writer's and the reader's own logins (WRITER_DATABASE_URL,
-READER_DATABASE_URL) included."""
+READER_DATABASE_URL) and the read replica (READ_DATABASE_URL) included."""
 
 from app.config import Settings
 from langgraph_execution_monitor.errors import StartupError
@@ -23,11 +23,13 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 def check_logins(settings: Settings) -> None:
-    """The writer's and the reader's logins, when they are their own: one refused is a
-    start-up error naming its setting, not a writer retrying out of sight."""
+    """The writer's and the reader's logins, when they are their own, and the read
+    replica: one refused is a start-up error naming its setting, not a writer retrying
+    (or a dashboard failing) out of sight."""
     for name, url in (
         ("WRITER_DATABASE_URL", settings.writer_database_url),
         ("READER_DATABASE_URL", settings.reader_database_url),
+        ("READ_DATABASE_URL", settings.read_database_url),
     ):
         if not url:
             continue
