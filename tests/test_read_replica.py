@@ -4,7 +4,9 @@ the writer, the LISTEN connection and the stream's reads stay on the primary, so
 stream misses nothing while the standby lags, and the listing catches up after replay.
 
 The standby's replay is paused to make it lag for as long as a test needs: a read that
-reached the primary by mistake would see the runs the standby cannot have yet."""
+reached the primary by mistake would see the runs the standby cannot have yet. A read
+the standby cancels for a conflict with replay is a 503, and a replica that does not
+answer makes the app not ready."""
 
 import asyncio
 import contextlib
@@ -26,6 +28,7 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from langgraph_execution_monitor import ExecutionMonitor
+from langgraph_execution_monitor.api.errors import database_error_response
 from langgraph_execution_monitor.api.router import create_system_router
 from langgraph_execution_monitor.storage.migrate import migrate
 from tests.app_process import free_port
@@ -296,3 +299,44 @@ async def test_a_read_replica_that_does_not_answer_makes_the_app_not_ready_and_s
     assert ready.status_code == 503
     assert ready.json()["status"] == "degraded"
     assert (ready.json()["database"], ready.json()["read_replica"]) == ("reachable", "unreachable")
+
+
+async def test_a_read_the_standby_cancels_for_a_conflict_with_replay_is_a_503(
+    replication: Replication, standby: asyncpg.Connection
+) -> None:
+    primary = await asyncpg.connect(replication.primary_url)
+    reader = await asyncpg.connect(replication.standby_url)
+    try:
+        await standby.execute("ALTER SYSTEM SET max_standby_streaming_delay = 0")
+        await standby.execute("SELECT pg_reload_conf()")
+        table = f"scratch_{uuid.uuid4().hex[:8]}"
+        await primary.execute(f"CREATE TABLE public.{table} AS SELECT 1 AS x")
+        await until_async(
+            lambda: standby.fetchval("SELECT to_regclass($1) IS NOT NULL", f"public.{table}"),
+            "the table on the standby",
+        )
+        # A read on the standby whose snapshot still sees the row that VACUUM removes.
+        read = asyncio.create_task(
+            reader.fetchval(f"SELECT count(*) FROM public.{table}, pg_sleep(60)")
+        )
+        await until_async(
+            lambda: standby.fetchval(
+                "SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)'"
+                " AND state = 'active' AND pid <> pg_backend_pid()"
+            ),
+            "the read to run",
+        )
+        await primary.execute(f"DELETE FROM public.{table}")
+        await primary.execute(f"VACUUM public.{table}")
+        with pytest.raises(asyncpg.PostgresError) as cancelled:
+            await asyncio.wait_for(read, 60)
+    finally:
+        await standby.execute("ALTER SYSTEM RESET max_standby_streaming_delay")
+        await standby.execute("SELECT pg_reload_conf()")
+        await reader.close()
+        await primary.close()
+
+    assert "conflict with recovery" in str(cancelled.value)
+    answer = database_error_response(cancelled.value)
+    assert answer is not None and answer.status_code == 503
+    assert answer.headers["Retry-After"]
