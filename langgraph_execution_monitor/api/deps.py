@@ -107,14 +107,25 @@ def iso_only(value: object) -> object:
     return value
 
 
+# asyncpg sends the first and the last instant a datetime can hold as -infinity
+# and infinity, which the window's arithmetic (bucket widths, time_range_hours)
+# cannot take: a bound must lie strictly between them.
+FIRST_INSTANT = datetime.min.replace(tzinfo=UTC)
+LAST_INSTANT = datetime.max.replace(tzinfo=UTC)
+
+
 def in_utc(value: datetime) -> datetime:
     """A window bound as an aware UTC datetime (naive input is taken as UTC)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
     try:
-        return value.astimezone(UTC)
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:
         raise ValueError("out of range once converted to UTC") from None
+    if not FIRST_INSTANT < utc < LAST_INSTANT:
+        raise ValueError(
+            f"out of range: must be after {FIRST_INSTANT.isoformat()} and before "
+            f"{LAST_INSTANT.isoformat()}"
+        )
+    return utc
 
 
 WindowBound = Annotated[
