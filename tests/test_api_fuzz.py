@@ -72,12 +72,14 @@ schema = schemathesis.openapi.from_dict(
 ).exclude(path="/api/v1/monitoring/stream")
 
 
-# Rules between the listing's parameters, which OpenAPI cannot state: such a
-# request is schema-valid and still a 422 (each rule has its own test).
-CROSS_PARAMETER_RULES = (
+# Rules OpenAPI cannot state: between the listing's parameters, and the range
+# of a window bound (a date-time has no bounds in the document). Such a request
+# is schema-valid and still a 422 (each rule has its own test).
+UNSTATED_RULES = (
     "hours cannot be combined with since or until",
     "must be before until",
     "before must be a next_cursor",
+    "out of range",  # test_api_window_bounds.py, test_api_listing.py
 )
 
 
@@ -91,7 +93,7 @@ def test_no_request_gets_a_5xx_or_an_undocumented_answer(
     case: schemathesis.Case, fuzz_app: FastAPI
 ) -> None:
     response = case.call(app=fuzz_app)
-    if response.status_code == 422 and any(rule in response.text for rule in CROSS_PARAMETER_RULES):
+    if response.status_code == 422 and any(rule in response.text for rule in UNSTATED_RULES):
         return
     case.validate_response(response)
 

@@ -22,10 +22,11 @@ Left out:
 - GET /api/v1/monitoring/stream: it never ends. Its 401s and 422s are covered in
   test_api_auth.py and test_stream.py (test_invalid_stream_parameters_are_422);
   POST .../stream/ticket is fuzzed.
-- the check positive_data_acceptance: the listing's window has rules between
-  parameters that OpenAPI cannot state (`hours` with `since`, `since` not before
-  `until`, `before` not a cursor), so a schema-valid request can rightly be a 422.
-  test_api_fuzz.py runs that check in process, allowing exactly those rules.
+- the check positive_data_acceptance: the listing's window has rules that OpenAPI
+  cannot state (`hours` with `since`, `since` not before `until`, `before` not a
+  cursor, a bound at the first or last instant a datetime holds), so a
+  schema-valid request can rightly be a 422. test_api_fuzz.py runs that check in
+  process, allowing exactly those rules (UNSTATED_RULES).
 
 It runs in both `make test` sessions of `.ci/run` (PostgreSQL 15 on 5432 and the
 embedded 18), which run side by side, so it adds its time once to CI's wall
