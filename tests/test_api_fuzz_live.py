@@ -30,8 +30,8 @@ Left out:
 
 It runs in both `make test` sessions of `.ci/run` (PostgreSQL 15 on 5432 and the
 embedded 18), which run side by side, so it adds its time once to CI's wall
-clock, not twice: about 90 s for the module on this 2-core machine while
-another suite runs, most of it the coverage phase with the token.
+clock, not twice: 80 to 120 s for the module on a busy 2-core machine (120 s
+with both sessions running), most of it the coverage phase with the token.
 """
 
 import asyncio
