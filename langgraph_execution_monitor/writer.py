@@ -413,7 +413,10 @@ class LogWriter:
     async def _run(self) -> None:
         if self._spool is not None and not self._replay_done:
             await self._replay_spools()
-        next_stale_check = next_heartbeat = time.monotonic()
+        next_stale_check = time.monotonic()
+        # The runs this writer sees are young for a whole interval: the first stamp
+        # waits for it (and so does not stall the first batches behind a slow server).
+        next_heartbeat = time.monotonic() + self.heartbeat_interval_s
         last_batch_at = -math.inf
         while True:
             if not self._work:
