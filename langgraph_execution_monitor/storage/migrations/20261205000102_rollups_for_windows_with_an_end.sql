@@ -75,13 +75,19 @@ BEGIN
         FROM node_rollups_hourly AS r
         WHERE r.hour >= w.rollup_from AND r.hour < w.rollup_until AND r.failed_runs <> 0
         UNION ALL
-        SELECT f.node, e.sign
-        FROM (VALUES (w.since_lo, w.since_hi, w.since_sign),
-                     (w.until_lo, w.until_hi, w.until_sign)) AS e(lo, hi, sign)
-        JOIN execution_logs AS l ON l.started_at >= e.lo AND l.started_at < e.hi,
+        SELECT f.node, w.since_sign
+        FROM execution_logs AS l,
              LATERAL (SELECT DISTINCT n.value AS node
                       FROM jsonb_array_elements_text(l.failed_nodes) AS n) AS f
         WHERE l.status IN ('failed', 'partial')
+          AND l.started_at >= w.since_lo AND l.started_at < w.since_hi
+        UNION ALL
+        SELECT f.node, w.until_sign
+        FROM execution_logs AS l,
+             LATERAL (SELECT DISTINCT n.value AS node
+                      FROM jsonb_array_elements_text(l.failed_nodes) AS n) AS f
+        WHERE l.status IN ('failed', 'partial')
+          AND l.started_at >= w.until_lo AND l.started_at < w.until_hi
     ) AS c
     GROUP BY c.node
     HAVING sum(c.failed_runs) > 0
@@ -117,19 +123,29 @@ BEGIN
         FROM execution_rollups_hourly AS r
         WHERE r.hour >= w.rollup_from AND r.hour < w.rollup_until
         UNION ALL
-        SELECT e.sign * count(l.id),
-               e.sign * count(l.id) FILTER (WHERE l.status = 'completed'),
-               e.sign * count(l.id) FILTER (WHERE l.status = 'failed'),
-               e.sign * count(l.id) FILTER (WHERE l.status = 'partial'),
-               e.sign * count(l.id) FILTER (WHERE l.status = 'running'),
-               e.sign * count(l.id) FILTER (WHERE l.status = 'interrupted'),
-               e.sign * coalesce(sum(l.input_tokens), 0),
-               e.sign * coalesce(sum(l.output_tokens), 0),
-               e.sign * coalesce(sum(l.total_tokens), 0)
-        FROM (VALUES (w.since_lo, w.since_hi, w.since_sign),
-                     (w.until_lo, w.until_hi, w.until_sign)) AS e(lo, hi, sign)
-        JOIN execution_logs AS l ON l.started_at >= e.lo AND l.started_at < e.hi
-        GROUP BY e.lo, e.hi, e.sign
+        SELECT w.since_sign * count(*),
+               w.since_sign * count(*) FILTER (WHERE l.status = 'completed'),
+               w.since_sign * count(*) FILTER (WHERE l.status = 'failed'),
+               w.since_sign * count(*) FILTER (WHERE l.status = 'partial'),
+               w.since_sign * count(*) FILTER (WHERE l.status = 'running'),
+               w.since_sign * count(*) FILTER (WHERE l.status = 'interrupted'),
+               w.since_sign * coalesce(sum(l.input_tokens), 0),
+               w.since_sign * coalesce(sum(l.output_tokens), 0),
+               w.since_sign * coalesce(sum(l.total_tokens), 0)
+        FROM execution_logs AS l
+        WHERE l.started_at >= w.since_lo AND l.started_at < w.since_hi
+        UNION ALL
+        SELECT w.until_sign * count(*),
+               w.until_sign * count(*) FILTER (WHERE l.status = 'completed'),
+               w.until_sign * count(*) FILTER (WHERE l.status = 'failed'),
+               w.until_sign * count(*) FILTER (WHERE l.status = 'partial'),
+               w.until_sign * count(*) FILTER (WHERE l.status = 'running'),
+               w.until_sign * count(*) FILTER (WHERE l.status = 'interrupted'),
+               w.until_sign * coalesce(sum(l.input_tokens), 0),
+               w.until_sign * coalesce(sum(l.output_tokens), 0),
+               w.until_sign * coalesce(sum(l.total_tokens), 0)
+        FROM execution_logs AS l
+        WHERE l.started_at >= w.until_lo AND l.started_at < w.until_hi
     ) AS p;
 
     SELECT array_agg(h.runs ORDER BY h.bucket) AS counts,
@@ -143,11 +159,17 @@ BEGIN
             FROM execution_durations_hourly AS r
             WHERE r.hour >= w.rollup_from AND r.hour < w.rollup_until
             UNION ALL
-            SELECT duration_bucket(l.total_duration_ms), e.sign, e.sign * l.total_duration_ms
-            FROM (VALUES (w.since_lo, w.since_hi, w.since_sign),
-                         (w.until_lo, w.until_hi, w.until_sign)) AS e(lo, hi, sign)
-            JOIN execution_logs AS l ON l.started_at >= e.lo AND l.started_at < e.hi
-            WHERE l.total_duration_ms IS NOT NULL
+            SELECT duration_bucket(l.total_duration_ms), w.since_sign,
+                   w.since_sign * l.total_duration_ms
+            FROM execution_logs AS l
+            WHERE l.started_at >= w.since_lo AND l.started_at < w.since_hi
+              AND l.total_duration_ms IS NOT NULL
+            UNION ALL
+            SELECT duration_bucket(l.total_duration_ms), w.until_sign,
+                   w.until_sign * l.total_duration_ms
+            FROM execution_logs AS l
+            WHERE l.started_at >= w.until_lo AND l.started_at < w.until_hi
+              AND l.total_duration_ms IS NOT NULL
         ) AS b
         GROUP BY b.bucket
         HAVING sum(b.runs) > 0
@@ -188,11 +210,15 @@ DECLARE
 BEGIN
     RETURN QUERY
     WITH edge AS MATERIALIZED (
-        SELECT e.sign, t.node, t.status, t.duration_ms
-        FROM (VALUES (w.since_lo, w.since_hi, w.since_sign),
-                     (w.until_lo, w.until_hi, w.until_sign)) AS e(lo, hi, sign)
-        JOIN execution_logs AS l ON l.started_at >= e.lo AND l.started_at < e.hi,
-             trace_node_entries(l.execution_trace) AS t
+        -- Each edge by its own constant range (an index range scan): a join of the
+        -- rows to a list of ranges is planned as a scan of the table.
+        SELECT w.since_sign AS sign, t.node, t.status, t.duration_ms
+        FROM execution_logs AS l, trace_node_entries(l.execution_trace) AS t
+        WHERE l.started_at >= w.since_lo AND l.started_at < w.since_hi
+        UNION ALL
+        SELECT w.until_sign, t.node, t.status, t.duration_ms
+        FROM execution_logs AS l, trace_node_entries(l.execution_trace) AS t
+        WHERE l.started_at >= w.until_lo AND l.started_at < w.until_hi
     ),
     counts AS (
         SELECT c.node, sum(c.attempts) AS attempts, sum(c.failed_attempts) AS failed_attempts
