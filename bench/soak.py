@@ -25,7 +25,6 @@ import asyncio
 import os
 import statistics
 import subprocess
-import sys
 import time
 from typing import Any
 
@@ -36,12 +35,12 @@ from pydantic import BaseModel
 
 from bench.common import percentile, print_table, scratch_database
 from bench.stream import (
-    PROJECT_ROOT,
     SseClient,
     free_port,
     health,
     proc_cpu_s,
     proc_status_kb,
+    start_server,
     stop_server,
     wait_for_server,
 )
@@ -80,35 +79,6 @@ def _unmonitored() -> FastAPI:
 
 
 unmonitored_app = _unmonitored() if os.environ.get("SOAK_UNMONITORED") else None
-
-
-def start(app_path: str, database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "MIGRATE_ON_START": "false",
-        "STALE_CHECK_INTERVAL_S": "3600",
-        "SOAK_UNMONITORED": "1" if app_path.startswith("bench.") else "",
-    }
-    command = [sys.executable, "-m", "uvicorn", app_path, "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
-
-
-async def wait_alive(base_url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"the server exited with {server.returncode}")
-            try:
-                if (await http.get("/health")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("the server did not start")
-            await asyncio.sleep(0.2)
 
 
 # -- the load -----------------------------------------------------------------
@@ -174,7 +144,7 @@ async def monitored(seconds: float, clients: int, concurrency: int) -> dict[str,
     async with scratch_database("elm_bench_soak") as database_url:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        server = start("app.api.main:app", database_url, port)
+        server = start_server(database_url, port)
         tasks: list[asyncio.Task[None]] = []
         try:
             await wait_for_server(base_url, server)
@@ -233,9 +203,9 @@ async def monitored(seconds: float, clients: int, concurrency: int) -> dict[str,
 async def unmonitored(seconds: float, concurrency: int) -> dict[str, Any]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = start("bench.soak:unmonitored_app", "", port)
+    server = start_server("", port, "bench.soak:unmonitored_app", SOAK_UNMONITORED="1")
     try:
-        await wait_alive(base_url, server)
+        await wait_for_server(base_url, server, lambda body: body.get("status") == "ok")
         return await load(base_url, seconds, concurrency, server)
     finally:
         stop_server(server)

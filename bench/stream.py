@@ -46,8 +46,10 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -84,19 +86,23 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    database_url: str, port: int, app: str = "app.api.main:app", **env: str
+) -> subprocess.Popen[bytes]:
+    """`app` in a uvicorn subprocess on 127.0.0.1:`port`; `env` added to its environment."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "MIGRATE_ON_START": "false",
         "STALE_CHECK_INTERVAL_S": "3600",
+        **env,
     }
     return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
-            "app.api.main:app",
+            app,
             "--host",
             "127.0.0.1",
             "--port",
@@ -120,19 +126,27 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
             server.wait(5)
 
 
-async def health(base_url: str) -> dict[str, object]:
+async def health(base_url: str) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
         return (await http.get("/health")).json()
 
 
-async def wait_for_server(base_url: str, server: subprocess.Popen[bytes]) -> None:
+def listener_connected(body: dict[str, Any]) -> bool:
+    return body.get("listener", {}).get("state") == "connected"  # type: ignore[no-any-return]
+
+
+async def wait_for_server(
+    base_url: str,
+    server: subprocess.Popen[bytes],
+    ready: Callable[[dict[str, Any]], bool] = listener_connected,
+) -> None:
+    """Until /health's body is `ready` (by default: the stream's listener connected)."""
     deadline = time.monotonic() + 60
     while True:
         if server.poll() is not None:
             raise RuntimeError(f"the server exited with {server.returncode}")
         with contextlib.suppress(httpx.HTTPError, ValueError):
-            body = await health(base_url)
-            if body.get("listener", {}).get("state") == "connected":  # type: ignore[union-attr]
+            if ready(await health(base_url)):
                 return
         if time.monotonic() > deadline:
             raise TimeoutError("the server did not start")
