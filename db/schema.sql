@@ -759,86 +759,9 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.execution_stats_since(p_since timestamp with time zone) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
-    SET plan_cache_mode TO 'force_custom_plan'
+    LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
-    AS $$
-DECLARE
-    w record := rollup_window(p_since);
-    t record;
-    d record;
-BEGIN
-
-    SELECT coalesce(sum(p.runs), 0)::bigint AS runs,
-           coalesce(sum(p.completed), 0)::bigint AS completed,
-           coalesce(sum(p.failed), 0)::bigint AS failed,
-           coalesce(sum(p.partial), 0)::bigint AS partial,
-           coalesce(sum(p.running), 0)::bigint AS running,
-           coalesce(sum(p.interrupted), 0)::bigint AS interrupted,
-           coalesce(sum(p.input_tokens), 0)::bigint AS input_tokens,
-           coalesce(sum(p.output_tokens), 0)::bigint AS output_tokens,
-           coalesce(sum(p.total_tokens), 0)::bigint AS total_tokens
-    INTO t
-    FROM (
-        SELECT r.runs, r.completed, r.failed, r.partial, r.running, r.interrupted,
-               r.input_tokens, r.output_tokens, r.total_tokens
-        FROM execution_rollups_hourly AS r
-        WHERE r.hour >= w.rollup_from
-        UNION ALL
-        SELECT w.raw_sign * count(*),
-               w.raw_sign * count(*) FILTER (WHERE l.status = 'completed'),
-               w.raw_sign * count(*) FILTER (WHERE l.status = 'failed'),
-               w.raw_sign * count(*) FILTER (WHERE l.status = 'partial'),
-               w.raw_sign * count(*) FILTER (WHERE l.status = 'running'),
-               w.raw_sign * count(*) FILTER (WHERE l.status = 'interrupted'),
-               w.raw_sign * coalesce(sum(l.input_tokens), 0),
-               w.raw_sign * coalesce(sum(l.output_tokens), 0),
-               w.raw_sign * coalesce(sum(l.total_tokens), 0)
-        FROM execution_logs AS l
-        WHERE l.started_at >= w.raw_from AND l.started_at < w.raw_until
-    ) AS p;
-
-    SELECT array_agg(h.runs ORDER BY h.bucket) AS counts,
-           array_agg(h.duration_ms_sum ORDER BY h.bucket) AS sums,
-           sum(h.runs) AS timed, sum(h.duration_ms_sum) AS total_ms
-    INTO d
-    FROM (
-        SELECT b.bucket, sum(b.runs) AS runs, sum(b.duration_ms_sum) AS duration_ms_sum
-        FROM (
-            SELECT r.bucket, r.runs, r.duration_ms_sum
-            FROM execution_durations_hourly AS r
-            WHERE r.hour >= w.rollup_from
-            UNION ALL
-            SELECT duration_bucket(l.total_duration_ms), w.raw_sign,
-                   w.raw_sign * l.total_duration_ms
-            FROM execution_logs AS l
-            WHERE l.started_at >= w.raw_from AND l.started_at < w.raw_until
-              AND l.total_duration_ms IS NOT NULL
-        ) AS b
-        GROUP BY b.bucket
-        HAVING sum(b.runs) > 0
-    ) AS h;
-
-    RETURN jsonb_build_object(
-        'total_executions', t.runs,
-        'by_status', jsonb_build_object(
-            'completed', t.completed,
-            'failed', t.failed,
-            'partial', t.partial,
-            'running', t.running,
-            'interrupted', t.interrupted),
-        'success_rate', CASE WHEN t.runs = 0 THEN 0.0
-                             ELSE round(100.0 * t.completed / t.runs, 2) END,
-        'avg_duration_ms', round(d.total_ms::numeric / d.timed)::integer,
-        'p95_duration_ms', round(histogram_percentile(d.counts, d.sums, 0.95))::integer,
-        'input_tokens', t.input_tokens,
-        'output_tokens', t.output_tokens,
-        'total_tokens', t.total_tokens,
-        'failed_nodes_breakdown',
-        (SELECT coalesce(jsonb_object_agg(b.node, b.failed_runs), '{}'::jsonb)
-         FROM failed_nodes_breakdown_since(p_since) AS b));
-END;
-$$;
+    RETURN execution_monitor.execution_stats_between(p_since, NULL::timestamp with time zone);
 
 
 SET default_tablespace = '';
@@ -997,54 +920,6 @@ $$;
 
 
 --
--- Name: failed_nodes_breakdown_since(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
---
-
-CREATE FUNCTION execution_monitor.failed_nodes_breakdown_since(p_since timestamp with time zone) RETURNS TABLE(node text, failed_runs bigint)
-    LANGUAGE plpgsql STABLE
-    SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
-    AS $$
-#variable_conflict use_column
-DECLARE
-    w record := rollup_window(p_since);
-BEGIN
-    RETURN QUERY
-    SELECT c.node, sum(c.failed_runs)::bigint
-    FROM (
-        SELECT r.node, r.failed_runs
-        FROM node_rollups_hourly AS r
-        WHERE r.hour >= w.rollup_from AND r.failed_runs <> 0
-        UNION ALL
-        SELECT f.node, w.raw_sign
-        FROM execution_logs AS l,
-             LATERAL (SELECT DISTINCT n.value AS node
-                      FROM jsonb_array_elements_text(l.failed_nodes) AS n) AS f
-        WHERE l.status IN ('failed', 'partial')
-          AND l.started_at >= w.raw_from AND l.started_at < w.raw_until
-    ) AS c
-    GROUP BY c.node
-    HAVING sum(c.failed_runs) > 0
-    ORDER BY sum(c.failed_runs) DESC, c.node;
-END;
-$$;
-
-
---
--- Name: failed_nodes_breakdown(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
---
-
-CREATE FUNCTION execution_monitor.failed_nodes_breakdown(p_hours integer DEFAULT 24) RETURNS TABLE(node text, failed_runs bigint)
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
-    BEGIN ATOMIC
- SELECT failed_nodes_breakdown_since.node,
-     failed_nodes_breakdown_since.failed_runs
-    FROM execution_monitor.failed_nodes_breakdown_since((now() - make_interval(hours => failed_nodes_breakdown.p_hours))) failed_nodes_breakdown_since(node, failed_runs);
-END;
-
-
---
 -- Name: failed_nodes_breakdown_between(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -1083,6 +958,34 @@ BEGIN
     ORDER BY sum(c.failed_runs) DESC, c.node;
 END;
 $$;
+
+
+--
+-- Name: failed_nodes_breakdown_since(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.failed_nodes_breakdown_since(p_since timestamp with time zone) RETURNS TABLE(node text, failed_runs bigint)
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT failed_nodes_breakdown_between.node,
+     failed_nodes_breakdown_between.failed_runs
+    FROM execution_monitor.failed_nodes_breakdown_between(failed_nodes_breakdown_since.p_since, NULL::timestamp with time zone) failed_nodes_breakdown_between(node, failed_runs);
+END;
+
+
+--
+-- Name: failed_nodes_breakdown(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.failed_nodes_breakdown(p_hours integer DEFAULT 24) RETURNS TABLE(node text, failed_runs bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT failed_nodes_breakdown_since.node,
+     failed_nodes_breakdown_since.failed_runs
+    FROM execution_monitor.failed_nodes_breakdown_since((now() - make_interval(hours => failed_nodes_breakdown.p_hours))) failed_nodes_breakdown_since(node, failed_runs);
+END;
 
 
 --
@@ -1971,93 +1874,6 @@ CREATE FUNCTION execution_monitor.log_start(p_id text, p_user_id text, p_request
 
 
 --
--- Name: node_performance_since(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
---
-
-CREATE FUNCTION execution_monitor.node_performance_since(p_since timestamp with time zone) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
-    LANGUAGE plpgsql STABLE
-    SET plan_cache_mode TO 'force_custom_plan'
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
-    AS $$
-#variable_conflict use_column
-DECLARE
-    w record := rollup_window(p_since);
-BEGIN
-    RETURN QUERY
-    WITH edge AS MATERIALIZED (
-        SELECT e.node, e.status, e.duration_ms
-        FROM execution_logs AS l, trace_node_entries(l.execution_trace) AS e
-        WHERE l.started_at >= w.raw_from AND l.started_at < w.raw_until
-    ),
-    counts AS (
-        SELECT c.node, sum(c.attempts) AS attempts, sum(c.failed_attempts) AS failed_attempts
-        FROM (
-            SELECT r.node, r.attempts, r.failed_attempts
-            FROM node_rollups_hourly AS r
-            WHERE r.hour >= w.rollup_from
-            UNION ALL
-            SELECT e.node, w.raw_sign, CASE WHEN e.status = 'failed' THEN w.raw_sign ELSE 0 END
-            FROM edge AS e
-        ) AS c
-        GROUP BY c.node
-        HAVING sum(c.attempts) > 0
-    ),
-    buckets AS (
-        SELECT b.node, b.bucket, sum(b.attempts) AS attempts,
-               sum(b.duration_ms_sum) AS duration_ms_sum
-        FROM (
-            SELECT r.node, r.bucket, r.attempts, r.duration_ms_sum
-            FROM node_durations_hourly AS r
-            WHERE r.hour >= w.rollup_from
-            UNION ALL
-            SELECT e.node, duration_bucket(e.duration_ms), w.raw_sign, w.raw_sign * e.duration_ms
-            FROM edge AS e
-            WHERE e.duration_ms IS NOT NULL
-        ) AS b
-        GROUP BY b.node, b.bucket
-        HAVING sum(b.attempts) > 0
-    ),
-    histograms AS (
-        SELECT b.node, array_agg(b.attempts ORDER BY b.bucket) AS counts,
-               array_agg(b.duration_ms_sum ORDER BY b.bucket) AS sums,
-               sum(b.attempts) AS timed, sum(b.duration_ms_sum) AS total_ms
-        FROM buckets AS b
-        GROUP BY b.node
-    )
-    SELECT c.node, c.attempts::bigint, c.failed_attempts::bigint,
-           round(100.0 * c.failed_attempts / c.attempts, 2),
-           round(h.total_ms / h.timed, 3),
-           round(histogram_percentile(h.counts, h.sums, 0.50), 3),
-           round(histogram_percentile(h.counts, h.sums, 0.95), 3),
-           round(histogram_percentile(h.counts, h.sums, 0.99), 3)
-    FROM counts AS c
-    LEFT JOIN histograms AS h ON h.node IS NOT DISTINCT FROM c.node
-    ORDER BY c.attempts DESC, c.node;
-END;
-$$;
-
-
---
--- Name: node_performance(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
---
-
-CREATE FUNCTION execution_monitor.node_performance(p_hours integer DEFAULT 24) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
-    BEGIN ATOMIC
- SELECT node_performance_since.node,
-     node_performance_since.runs,
-     node_performance_since.failures,
-     node_performance_since.failure_rate,
-     node_performance_since.avg_ms,
-     node_performance_since.p50_ms,
-     node_performance_since.p95_ms,
-     node_performance_since.p99_ms
-    FROM execution_monitor.node_performance_since((now() - make_interval(hours => node_performance.p_hours))) node_performance_since(node, runs, failures, failure_rate, avg_ms, p50_ms, p95_ms, p99_ms);
-END;
-
-
---
 -- Name: node_performance_between(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -2128,6 +1944,46 @@ BEGIN
     ORDER BY c.attempts DESC, c.node;
 END;
 $$;
+
+
+--
+-- Name: node_performance_since(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.node_performance_since(p_since timestamp with time zone) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT node_performance_between.node,
+     node_performance_between.runs,
+     node_performance_between.failures,
+     node_performance_between.failure_rate,
+     node_performance_between.avg_ms,
+     node_performance_between.p50_ms,
+     node_performance_between.p95_ms,
+     node_performance_between.p99_ms
+    FROM execution_monitor.node_performance_between(node_performance_since.p_since, NULL::timestamp with time zone) node_performance_between(node, runs, failures, failure_rate, avg_ms, p50_ms, p95_ms, p99_ms);
+END;
+
+
+--
+-- Name: node_performance(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.node_performance(p_hours integer DEFAULT 24) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT node_performance_since.node,
+     node_performance_since.runs,
+     node_performance_since.failures,
+     node_performance_since.failure_rate,
+     node_performance_since.avg_ms,
+     node_performance_since.p50_ms,
+     node_performance_since.p95_ms,
+     node_performance_since.p99_ms
+    FROM execution_monitor.node_performance_since((now() - make_interval(hours => node_performance.p_hours))) node_performance_since(node, runs, failures, failure_rate, avg_ms, p50_ms, p95_ms, p99_ms);
+END;
 
 
 --
