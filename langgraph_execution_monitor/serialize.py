@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from langgraph_execution_monitor.events import LLMCall, TraceEntry
+from langgraph_execution_monitor.events import LLMCall, TaskWrites, TraceEntry
 
 DEFAULT_MAX_OUTPUT_CHARS = 16_384
 TRACEBACK_MAX_FRAMES = 8
@@ -399,6 +399,8 @@ def entry_dicts(
             llm_calls,
             cached,
         ) = entry
+        if output.__class__ is TaskWrites:
+            output = output.update()
         started_at, ended_at = clock + start, clock + end
         if stamp:
             ended = ended_at - second

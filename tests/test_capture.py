@@ -686,3 +686,82 @@ async def test_failure_inside_a_subgraph_fails_the_child_then_the_parent(rec: Re
     assert nodes_of(rec.last) == [("inner_bad", "failed"), ("sub", "failed")]
     assert rec.last.failed_nodes == ["inner_bad", "sub"]
     assert rec.last.error_summary == "inner broke"
+
+
+def test_a_sync_fan_out_run_on_worker_threads_records_every_branch_with_its_update(
+    rec: Recorder,
+) -> None:
+    # Sync branches run on LangGraph's thread pool, whose done callbacks (LangGraph's
+    # commit of each task) run outside the run's context.
+    def branch(arg: dict[str, str]) -> dict[str, Any]:
+        return {"log": [arg["item"]]}
+
+    def sync_answer(state: State) -> dict[str, Any]:
+        return {"response": ",".join(sorted(state["log"]))}
+
+    builder = StateGraph(State)
+    builder.add_node("branch", branch)
+    builder.add_node("answer", sync_answer)
+    builder.add_conditional_edges(
+        START, lambda s: [Send("branch", {"item": i}) for i in ("x", "y", "z")], ["branch"]
+    )
+    builder.add_edge("branch", "answer")
+    graph = rec.instrument(builder.compile())
+
+    assert graph.invoke(INPUT, user_id="u")["response"] == "x,y,z"
+
+    branches = [e for e in rec.last.trace_dicts() if e["node"] == "branch"]
+    assert sorted((e["branch"], e["output"]["log"][0]) for e in branches) == [
+        (0, "x"),
+        (1, "y"),
+        (2, "z"),
+    ]
+    assert all(e["status"] == "completed" and e["parent"] is None for e in branches)
+    assert rec.last.status == "completed"
+    assert not recording._following  # nothing of the run is held after it
+
+
+async def test_a_nodes_output_is_the_update_it_made_without_langgraphs_own_writes(
+    rec: Recorder,
+) -> None:
+    async def route(state: State) -> Command[Any]:
+        return Command(update={"log": ["routed"]}, goto="answer")
+
+    builder = StateGraph(State)
+    builder.add_node("route", route)
+    builder.add_node("answer", answer)
+    builder.add_edge(START, "route")
+    graph = rec.instrument(builder.compile())
+
+    await graph.ainvoke(INPUT, user_id="u")
+
+    outputs = {e["node"]: e.get("output") for e in rec.last.trace_dicts()}
+    assert outputs == {"route": {"log": ["routed"]}, "answer": {"response": "answer: routed"}}
+
+
+async def test_a_run_cancelled_while_a_node_runs_records_that_node_as_cancelled(
+    rec: Recorder,
+) -> None:
+    started = asyncio.Event()
+
+    async def slow(state: State) -> dict[str, Any]:
+        started.set()
+        await asyncio.sleep(60)
+        return {}
+
+    builder = StateGraph(State)
+    builder.add_node("first", step("first"))
+    builder.add_node("slow", slow)
+    builder.add_edge(START, "first")
+    builder.add_edge("first", "slow")
+    graph = rec.instrument(builder.compile())
+
+    run = asyncio.create_task(graph.ainvoke(INPUT, user_id="u"))
+    await started.wait()
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+
+    assert nodes_of(rec.last) == [("first", "completed"), ("slow", "cancelled")]
+    assert rec.last.status == "failed"
+    assert not recording._following

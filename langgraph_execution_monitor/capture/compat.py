@@ -5,9 +5,14 @@ The capture needs three things no public API gives:
 - **Every task LangGraph runs**, of every graph (instrumented, built at run time, run
   by a tool), nodes and functional ``@task`` calls alike, each attempt of a retry: the
   runner's ``arun_with_retry`` / ``run_with_retry`` (``langgraph.pregel._runner``) are
-  wrapped so that, inside a monitored run only, the task's runnable is replaced by one
-  that records each attempt. Outside monitored runs the wrapper costs one context
-  variable read and returns LangGraph's own coroutine.
+  wrapped, and so is ``PregelRunner.commit``, which LangGraph calls once per task with
+  the exception it ended with. Inside a monitored run, a task is followed from the
+  runner's call to its commit (`_follow`, `recording.record_task`): no wrapper
+  around the node, so the node runs exactly as it would unmonitored. A task whose
+  attempts must be told apart (a RetryPolicy, a TimeoutPolicy) and a functional
+  ``@task`` call (whose result is its output) get a stand-in runnable instead
+  (`TaskProc`), which records each attempt. Outside monitored runs the wrappers cost
+  one context variable read and return LangGraph's own coroutine.
 - **Node timeouts** (TimeoutPolicy): ``langgraph.pregel._retry._arun_with_timeout``, so
   that a timed-out attempt is a failed entry with the timeout as its error (LangGraph
   cancels the attempt and raises ``NodeTimeoutError`` beside it).
@@ -31,22 +36,27 @@ import logging
 import time
 from typing import Any
 
+from langchain_core.runnables.config import var_child_runnable_config
+
 from langgraph_execution_monitor.capture.recording import (
+    PUSH,
+    START,
+    TASK_ID_KEY,
     Frame,
+    _following,
     _new_entry,
     current_frame,
     current_run,
+    innermost,
     record_cached,
     record_end,
     record_llm_call,
+    record_task,
     supersede,
 )
-from langgraph_execution_monitor.events import LLMCall
+from langgraph_execution_monitor.events import LLMCall, TaskWrites
 
 logger = logging.getLogger("langgraph_execution_monitor.capture")
-
-PUSH = "__pregel_push"  # langgraph._internal._constants.PUSH
-START = "__start__"
 
 # What the self-check found wrong; empty when the capture is complete.
 problems: list[str] = []
@@ -79,16 +89,8 @@ class TaskProc(Frame):
         return getattr(self.inner, name)
 
     def _written(self) -> Any:
-        """The update a streamed task made (streaming returns no value): its writes to
-        state channels, without LangGraph's own (edges, pushes)."""
-        try:
-            return {
-                channel: value
-                for channel, value in self.writes
-                if not channel.startswith(("branch:", "__"))
-            } or None
-        except Exception:
-            return None
+        """The update a streamed task made (streaming returns no value): its writes."""
+        return TaskWrites(self.writes)
 
     def _begin(self, config: Any) -> bool:
         run = current_run.get()
@@ -127,8 +129,8 @@ class TaskProc(Frame):
         self.attempts = self.attempt = 1
         self.run = run
         self.ended = False
-        parent = current_frame.get()
-        if parent is None or parent.run is not run:
+        parent = innermost(run)
+        if parent is None:
             self.path = self.name
         else:
             self.parent = parent
@@ -224,10 +226,6 @@ class TaskProc(Frame):
 def _take_over(task: Any) -> None:
     """Put a `TaskProc` in front of this task's runnable (the task is LangGraph's frozen
     dataclass, made for this step only)."""
-    proc = task.proc
-    name = task.name
-    if proc.__class__ is TaskProc or name == START:
-        return
     path = task.path
     kind = "node"
     branch = None
@@ -236,7 +234,39 @@ def _take_over(task: Any) -> None:
             branch = path[1]
         elif isinstance(path[1], tuple):  # (PUSH, parent path, index, parent id, Call)
             kind = "task"
-    object.__setattr__(task, "proc", TaskProc(proc, name, kind, task.id, branch, task.writes))
+    proc = TaskProc(task.proc, task.name, kind, task.id, branch, task.writes)
+    object.__setattr__(task, "proc", proc)
+
+
+def _follow(run: Any, task: Any, retry_policy: Any) -> None:
+    """Follow a task of a monitored run: from the runner's call to LangGraph's commit
+    (a record in `recording._following`; every task comes through here), or through a
+    `TaskProc` where attempts must be told apart (a RetryPolicy, a TimeoutPolicy) or
+    the result is the output (a functional ``@task`` call)."""
+    try:
+        if task.name == START or run.closed or task.proc.__class__ is TaskProc:
+            return
+        path = task.path
+        if (
+            retry_policy
+            or task.retry_policy
+            or task.timeout is not None
+            or (path[0] == PUSH and len(path) > 1 and path[1].__class__ is tuple)
+        ):
+            _take_over(task)
+            return
+        record = [
+            task,
+            run,
+            time.perf_counter(),
+            current_frame.get(),
+            var_child_runnable_config.get(),
+            None,
+        ]
+        run.tasks[task.id] = record
+        _following[id(task)] = record
+    except Exception:
+        logger.exception("execution monitor: cannot follow task %r", task.name)
 
 
 def _hook_runner(runner: Any) -> None:
@@ -257,8 +287,9 @@ def _hook_runner(runner: Any) -> None:
             **kwargs: Any,
         ) -> Any:
             # Returns LangGraph's own coroutine: no extra layer for the runner to await.
-            if current_run.get() is not None:
-                _follow(task)
+            run = current_run.get()
+            if run is not None:
+                _follow(run, task, retry_policy)
             if kwargs:
                 return arun_with_retry(task, retry_policy, stream, configurable, **kwargs)
             return arun_with_retry(task, retry_policy, stream, configurable)
@@ -269,20 +300,23 @@ def _hook_runner(runner: Any) -> None:
             configurable: Any = None,
             **kwargs: Any,
         ) -> Any:
-            if current_run.get() is not None:
-                _follow(task)
+            run = current_run.get()
+            if run is not None:
+                _follow(run, task, retry_policy)
             return run_with_retry(task, retry_policy, configurable, **kwargs)
 
     else:
 
         def arun_with_retry_monitored(task: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
-            if current_run.get() is not None:
-                _follow(task)
+            run = current_run.get()
+            if run is not None:
+                _follow(run, task, kwargs.get("retry_policy", args[0] if args else None))
             return arun_with_retry(task, *args, **kwargs)
 
         def run_with_retry_monitored(task: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
-            if current_run.get() is not None:
-                _follow(task)
+            run = current_run.get()
+            if run is not None:
+                _follow(run, task, kwargs.get("retry_policy", args[0] if args else None))
             return run_with_retry(task, *args, **kwargs)
 
     arun_with_retry_monitored.__wrapped__ = arun_with_retry  # type: ignore[attr-defined]
@@ -303,11 +337,23 @@ def _positional(function: Any) -> bool:
     return names[:3] == ["task", "retry_policy", "configurable"]
 
 
-def _follow(task: Any) -> None:
-    try:
-        _take_over(task)
-    except Exception:
-        logger.exception("execution monitor: cannot follow task %r", task.name)
+def _hook_commit(runner: Any) -> None:
+    """``PregelRunner.commit(task, exception)``: LangGraph's end of every task, called
+    once per task in every runner path (inline, futures, threads)."""
+    cls = runner.PregelRunner
+    commit = cls.commit
+
+    def commit_monitored(self: Any, task: Any, exception: BaseException | None) -> None:
+        if not _following:  # no followed task anywhere: LangGraph's own, nothing more
+            return commit(self, task, exception)
+        end = time.perf_counter()  # the task's end, before LangGraph saves its writes
+        try:
+            return commit(self, task, exception)
+        finally:
+            record_task(task, exception, end)
+
+    commit_monitored.__wrapped__ = commit  # type: ignore[attr-defined]
+    cls.commit = commit_monitored
 
 
 def _hook_timeouts(retry: Any) -> None:
@@ -465,7 +511,8 @@ class _StreamedCall:
     def __init__(self, model: Any) -> None:
         self.model = model
         self.message: Any = None
-        frame = current_frame.get()
+        run = current_run.get()
+        frame = None if run is None else innermost(run)
         self.frame = frame
         self.known = len(frame.llm_calls or ()) if frame is not None else 0
         self.start = time.perf_counter()
@@ -544,6 +591,7 @@ def self_check() -> list[str]:
     """What is not where the capture expects it (empty: all is well)."""
     found: list[str] = []
     try:
+        from langgraph import constants
         from langgraph._internal import _constants
         from langgraph.pregel import _loop, _retry, _runner
         from langgraph.types import PregelExecutableTask
@@ -559,6 +607,7 @@ def self_check() -> list[str]:
     for cls, name in (
         (_loop.SyncPregelLoop, "match_cached_writes"),
         (_loop.AsyncPregelLoop, "amatch_cached_writes"),
+        (_runner.PregelRunner, "commit"),
     ):
         if not callable(getattr(cls, name, None)):
             found.append(f"{cls.__name__}.{name} is missing")
@@ -570,6 +619,10 @@ def self_check() -> list[str]:
         found.append("langgraph's PUSH marker changed")
     if getattr(_constants, "CONFIG_KEY_RUNTIME", None) != "__pregel_runtime":
         found.append("langgraph's runtime config key changed")
+    if getattr(_constants, "CONFIG_KEY_TASK_ID", None) != TASK_ID_KEY:
+        found.append("langgraph's task id config key changed")
+    if getattr(constants, "START", None) != START:
+        found.append("langgraph's START node name changed")
     return found
 
 
@@ -587,6 +640,7 @@ def install() -> list[str]:
     from langgraph.pregel import _loop, _retry, _runner
 
     _hook_runner(_runner)
+    _hook_commit(_runner)
     _hook_timeouts(_retry)
     _hook_cache(_loop)
     try:

@@ -53,7 +53,7 @@ from langgraph_execution_monitor.capture.outcome import (
     ResponseOf,
     finished_event,
 )
-from langgraph_execution_monitor.capture.recording import Run, current_frame, current_run
+from langgraph_execution_monitor.capture.recording import Run, current_run
 from langgraph_execution_monitor.events import (
     ExecutionEvent,
     ExecutionFinished,
@@ -206,10 +206,9 @@ def _strip(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def _reset(tokens: tuple[Any, Any]) -> None:
+def _reset(token: Any) -> None:
     try:
-        current_frame.reset(tokens[1])
-        current_run.reset(tokens[0])
+        current_run.reset(token)
     except ValueError:
         pass
 
@@ -232,14 +231,14 @@ def _sync_run(
             # The run's context variables are set only while LangGraph works (inside
             # next(), where it creates the tasks that copy them), so they never leak
             # into the caller's code between chunks.
-            tokens = (current_run.set(run), current_frame.set(None))
+            token = current_run.set(run)
             try:
                 chunk = next(stream)
             except StopIteration:
                 finished = True
                 break
             finally:
-                _reset(tokens)
+                _reset(token)
             keep = view.see(chunk)
             if keep is not DROP:
                 yield keep
@@ -278,14 +277,14 @@ async def _async_run(
     finished = False
     try:
         while True:
-            tokens = (current_run.set(run), current_frame.set(None))
+            token = current_run.set(run)
             try:
                 chunk = await stream.__anext__()
             except StopAsyncIteration:
                 finished = True
                 break
             finally:
-                _reset(tokens)
+                _reset(token)
             keep = view.see(chunk)
             if keep is not DROP:
                 yield keep
@@ -325,14 +324,14 @@ def _invoke_run(
     except Exception:
         logger.exception("execution monitor: failed to start a run")
         return base_invoke(graph, input, config, **_strip(kwargs))
-    tokens = (current_run.set(run), current_frame.set(None))
+    token = current_run.set(run)
     try:
         result = base_invoke(graph, input, config, **kwargs)
     except BaseException as exc:
-        _reset(tokens)
+        _reset(token)
         _finish(binding, run, exc, None, False, False)
         raise
-    _reset(tokens)
+    _reset(token)
     _finish(binding, run, None, result, True, False)
     return result
 
@@ -473,14 +472,14 @@ def _monitored_class(base: type, binding: Binding) -> type:
             return await base_ainvoke(self, input, config, **_strip(kwargs))
         # Set once for the whole call: the caller awaits it, so none of its own code
         # runs inside this context meanwhile.
-        tokens = (current_run.set(run), current_frame.set(None))
+        token = current_run.set(run)
         try:
             result = await base_ainvoke(self, input, config, **kwargs)
         except BaseException as exc:
-            _reset(tokens)
+            _reset(token)
             _finish(binding, run, exc, None, False, False)
             raise
-        _reset(tokens)
+        _reset(token)
         _finish(binding, run, None, result, True, False)
         return result
 

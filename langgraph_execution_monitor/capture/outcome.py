@@ -22,6 +22,7 @@ from typing import Any
 
 from langgraph_execution_monitor.capture.recording import (
     Run,
+    abandon_tasks,
     error_message,
     is_control_flow,
     logger,
@@ -81,6 +82,7 @@ def finished_event(
     interrupted: bool,
     response_of: ResponseOf | None,
 ) -> ExecutionFinished:
+    abandon_tasks(run)
     run.closed = True
     completed_at = run.t0_wall + (time.perf_counter() - run.t0_perf)
     failed_nodes: list[str] = []

@@ -7,6 +7,16 @@ subgraphs and graphs built at run time included, and the tools those nodes call.
 A frame records one execution (one attempt of a node, one task call, one tool call);
 its entry is appended to the run's trace when it ends.
 
+Most nodes are followed without a frame of their own while they run (see `compat`):
+the runner's hook keeps a small record (`compat._follow`) and LangGraph's commit of the
+task ends it (`record_task`), with no wrapper, coroutine layer or context variable
+around the node. A frame for such a task is made only when something inside it needs
+one (an error reported, an LLM call, a tool, a nested graph): it is found through
+LangGraph's own config of the code running now (`var_child_runnable_config`, whose
+``__pregel_task_id`` names the task). `current_frame` holds the frames that do set a
+context variable (tools, and the nodes followed by a wrapper: retries, timeouts,
+functional tasks); `innermost` picks the deeper of the two.
+
 Outcome rules for an entry:
 
 - It raised: ``failed`` (its error is str(exc), the exception type when empty), unless
@@ -30,7 +40,9 @@ from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
-from langgraph_execution_monitor.events import LLMCall, TraceEntry
+from langchain_core.runnables.config import var_child_runnable_config
+
+from langgraph_execution_monitor.events import LLMCall, TaskWrites, TraceEntry
 
 logger = logging.getLogger("langgraph_execution_monitor.capture")
 
@@ -63,6 +75,7 @@ class Run:
         "slot",
         "t0_perf",
         "t0_wall",
+        "tasks",
         "trace",
         "user_id",
     )
@@ -84,6 +97,9 @@ class Run:
         self.t0_perf = time.perf_counter()
         self.offset = self.t0_wall - self.t0_perf  # perf_counter reading -> time.time()
         self.trace: list[TraceEntry] = []
+        # LangGraph task id -> the record of a task followed without a frame, while it
+        # runs (see _following).
+        self.tasks: dict[str, list[Any]] = {}
         # [task ids of the frame and its ancestors, name, error, superseded, exception,
         # kind]: superseded once a retry of any of those tasks starts (or when the
         # failure only passes on a @task's).
@@ -138,9 +154,8 @@ class Frame:
         """Start (another attempt of) this execution."""
         self.run = run
         name = self.name
-        parent = current_frame.get()
-        # The parent only counts when it belongs to the same run.
-        if parent is None or parent.run is not run:
+        parent = innermost(run)
+        if parent is None:
             self.parent = self.parent_path = None
             self.path = name
         else:
@@ -159,6 +174,155 @@ class Frame:
 
 current_run: ContextVar[Run | None] = ContextVar("execution_monitor_run", default=None)
 current_frame: ContextVar[Frame | None] = ContextVar("execution_monitor_node", default=None)
+
+TASK_ID_KEY = "__pregel_task_id"  # LangGraph's CONFIG_KEY_TASK_ID (checked by compat)
+PUSH = "__pregel_push"  # LangGraph's PUSH: the first element of a Send's task path
+START = "__start__"  # LangGraph's input task: not a node of the user's
+
+# A followed task's record (made by the runner's hook, `compat._follow`): [task, run,
+# start, current_frame then, LangGraph's config then (whose task id names the
+# enclosing task), its frame once one is made].
+# Keyed by id(task) until LangGraph commits the task: the commit can run where no
+# context variable of the run is set (a worker thread's done callback).
+_following: dict[int, list[Any]] = {}
+
+
+def _config_frame(run: Run, config: Any) -> Frame | None:
+    """The frame of the followed task that this LangGraph config belongs to."""
+    if not config:
+        return None
+    configurable = config.get("configurable")
+    task_id = configurable.get(TASK_ID_KEY) if configurable else None
+    record = run.tasks.get(task_id) if task_id is not None else None
+    return None if record is None else _frame_of(record)
+
+
+def _deeper(run: Run, frame: Frame | None, task_frame: Frame | None) -> Frame | None:
+    """Of the context variable's frame and the frame of LangGraph's current task, the
+    one nested inside the other (a tool runs inside its node; a node of a graph that a
+    tool runs is inside the tool)."""
+    if frame is not None and (frame.run is not run or frame.ended):
+        frame = None
+    if task_frame is None:
+        return frame
+    ancestor = frame
+    while ancestor is not None:
+        if ancestor is task_frame:
+            return frame
+        ancestor = ancestor.parent
+    return task_frame
+
+
+def innermost(run: Run) -> Frame | None:
+    """The frame of the code running now in this run (None outside any node)."""
+    return _deeper(run, current_frame.get(), _config_frame(run, var_child_runnable_config.get()))
+
+
+def _frame_of(record: list[Any]) -> Frame:
+    """The frame of a followed task, made when first needed."""
+    frame = record[5]
+    if frame is not None:
+        return frame
+    task, run = record[0], record[1]
+    frame = Frame.__new__(Frame)
+    frame.name = name = task.name
+    frame.kind = "node"
+    frame.task_id = task.id
+    frame.branch = _branch(task.path)
+    meta = task.config.get("metadata")
+    frame.step = meta.get("langgraph_step") if meta else None
+    frame.run = run
+    frame.start = record[2]
+    frame.attempt = 1
+    frame.error = frame.llm_calls = frame.token = None
+    frame.ended = False
+    record[5] = frame  # before the parent: a cycle cannot recurse
+    parent = _deeper(run, record[3], _config_frame(run, record[4]))
+    if parent is None or parent is frame:
+        frame.parent = frame.parent_path = None
+        frame.path = name
+    else:
+        frame.parent = parent
+        frame.parent_path = parent.path
+        frame.path = f"{parent.path}/{name}"
+    return frame
+
+
+def _branch(path: Any) -> Any:
+    # (PUSH, index of the Send, ...): which branch of a fan-out the task is.
+    if path and path[0] == PUSH and len(path) > 1 and path[1].__class__ is int:
+        return path[1]
+    return None
+
+
+def record_task(task: Any, exception: BaseException | None, end: float) -> None:
+    """LangGraph committed a followed task: its entry, from the task's writes or the
+    exception it ended with."""
+    record = _following.pop(id(task), None)
+    if record is None or record[0] is not task:
+        return
+    run = record[1]
+    run.tasks.pop(task.id, None)
+    if run.closed:
+        return
+    try:
+        if exception is None and record[5] is None and record[3] is None and record[4] is None:
+            # The usual case: a top-level node that completed, nothing inside it seen.
+            meta = task.config.get("metadata")
+            run.trace.append(
+                _new_entry(
+                    (
+                        task.name,
+                        "completed",
+                        record[2],
+                        end,
+                        run.offset,
+                        None,
+                        meta.get("langgraph_step") if meta else None,
+                        None,
+                        1,
+                        "node",
+                        task.id,
+                        _branch(task.path),
+                        TaskWrites(task.writes),
+                        None,
+                        None,
+                        False,
+                    )
+                )
+            )
+            return
+        frame = _frame_of(record)
+        frame.ended = True
+        if exception is None:
+            _append(frame, run, None, TaskWrites(task.writes), None, end)
+        elif isinstance(exception, asyncio.CancelledError):
+            # LangGraph cancelled it (a sibling failed, or the run was stopped); a node
+            # that raises CancelledError itself reaches the commit as NodeCancelledError.
+            _append(frame, run, exception, None, "cancelled", end)
+        else:
+            _append(frame, run, exception, None, None, end)
+    except Exception:
+        logger.exception("execution monitor: failed to record the end of %r", task.name)
+
+
+def abandon_tasks(run: Run) -> None:
+    """The run ends with tasks LangGraph never committed (the caller stopped it
+    mid-step): each is a cancelled entry, and nothing of them is kept."""
+    if not run.tasks:
+        return
+    end = time.perf_counter()
+    for record in list(run.tasks.values()):
+        task = record[0]
+        if _following.get(id(task)) is record:
+            del _following[id(task)]
+        try:
+            frame = _frame_of(record)
+            frame.ended = True
+            _append(frame, run, None, None, "cancelled", end)
+        except Exception:
+            logger.exception("execution monitor: failed to record the end of %r", task.name)
+    run.tasks.clear()
 
 
 def task_chain(frame: Frame | None) -> tuple[Any, ...]:
@@ -285,7 +449,7 @@ def _append(
 def record_cached(run: Run, name: str, config: Any, task_id: str, output: Any) -> None:
     """A task whose writes came from its CachePolicy's cache: an entry marked cached."""
     now = time.perf_counter()
-    parent = current_frame.get()
+    parent = innermost(run)
     step = (config.get("metadata") or {}).get("langgraph_step") if config else None
     run.trace.append(
         _new_entry(
@@ -297,7 +461,7 @@ def record_cached(run: Run, name: str, config: Any, task_id: str, output: Any) -
                 run.offset,
                 None,
                 step,
-                parent.path if parent is not None and parent.run is run else None,
+                None if parent is None else parent.path,
                 1,
                 "node",
                 task_id,
@@ -332,7 +496,8 @@ def report_node_error(error: BaseException | str) -> None:
     ``partial``. Outside a monitored run it does nothing, and it never raises.
     """
     try:
-        frame = current_frame.get()
+        run = current_run.get()
+        frame = None if run is None else innermost(run)
         if frame is not None and frame.error is None:
             frame.error = error_message(error)
     except Exception:
@@ -350,8 +515,8 @@ def record_llm_call(call: LLMCall) -> None:
     run = current_run.get()
     if run is None or run.closed:
         return
-    frame = current_frame.get()
-    if frame is not None and frame.run is run and not frame.ended:
+    frame = innermost(run)
+    if frame is not None:
         if frame.llm_calls is None:
             frame.llm_calls = []
         frame.llm_calls.append(call)
