@@ -24,22 +24,10 @@ class LLMCall(NamedTuple):
 
 class TaskWrites(tuple):  # type: ignore[type-arg]
     """A task's writes as LangGraph committed them, ``(channel, value)`` pairs, kept as
-    a node's output: copied in C on the hot path, made into the node's update by the
-    writer (`update`)."""
+    a node's output: copied in C on the hot path; the writer makes them the node's
+    update (`serialize.entry_dicts`)."""
 
     __slots__ = ()
-
-    def update(self) -> Any:
-        """The update the task made to state channels, without LangGraph's own writes
-        (edges, pushes, markers); a functional task's return value; None if neither."""
-        update = {}
-        for channel, value in self:
-            if channel.startswith(("branch:", "__")):
-                if channel == "__return__":
-                    return value
-                continue
-            update[channel] = value
-        return update or None
 
 
 class ExecutionStarted(NamedTuple):

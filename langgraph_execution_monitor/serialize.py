@@ -360,6 +360,9 @@ def iso(ts: float) -> str | None:
 # -- trace entries ----------------------------------------------------------------
 
 
+_LANGGRAPH_CHANNELS = ("branch:", "__")  # LangGraph's own channels: edges, pushes, markers
+
+
 def entry_dicts(
     trace: Sequence[TraceEntry],
     max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
@@ -400,7 +403,19 @@ def entry_dicts(
             cached,
         ) = entry
         if output.__class__ is TaskWrites:
-            output = output.update()
+            # The update the task made to state channels, without LangGraph's own writes
+            # (edges, pushes, markers); a functional task's return value. Written out:
+            # every node's entry comes through here.
+            writes, output = output, None
+            for channel, value in writes:
+                if channel.startswith(_LANGGRAPH_CHANNELS):
+                    if channel == "__return__":
+                        output = value
+                        break
+                elif output is None:
+                    output = {channel: value}
+                else:
+                    output[channel] = value
         started_at, ended_at = clock + start, clock + end
         if stamp:
             ended = ended_at - second

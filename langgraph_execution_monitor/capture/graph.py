@@ -158,10 +158,20 @@ def _start(graph: Any, binding: Binding, input: Any, config: Any, kwargs: dict[s
                     user_id = metadata.get("user_id")
         if execution_id is None and config:
             execution_id = config.get("run_id")
+    # Usually each is None or a string of a fitting length: checked here, without a call.
     notes: list[str] = []
-    execution_id = _identifier(execution_id, "execution_id", notes) or new_execution_id()
-    conversation_id = _identifier(conversation_id, "conversation_id", notes)
-    user_id = _identifier(user_id, "user_id", notes) or binding.user_id
+    if execution_id is None:
+        execution_id = new_execution_id()
+    elif not (execution_id.__class__ is str and 0 < len(execution_id) <= MAX_ID_CHARS):
+        execution_id = _identifier(execution_id, "execution_id", notes) or new_execution_id()
+    if conversation_id is not None and not (
+        conversation_id.__class__ is str and 0 < len(conversation_id) <= MAX_ID_CHARS
+    ):
+        conversation_id = _identifier(conversation_id, "conversation_id", notes)
+    if user_id is None:
+        user_id = binding.user_id
+    elif not (user_id.__class__ is str and 0 < len(user_id) <= MAX_ID_CHARS):
+        user_id = _identifier(user_id, "user_id", notes) or binding.user_id
     run = Run(
         execution_id,
         user_id,
@@ -447,8 +457,10 @@ def _monitored_class(base: type, binding: Binding) -> type:
         return _sync_run(base_stream, self, binding, input, config, kwargs)
 
     def astream(self: Any, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:
-        if current_run.get() is not None:
-            return base_astream(self, input, config, **_strip(kwargs))
+        if current_run.get() is not None:  # also every monitored ainvoke's own call
+            if kwargs and not _OURS.isdisjoint(kwargs):
+                _strip(kwargs)
+            return base_astream(self, input, config, **kwargs)
         return _async_run(base_astream, self, binding, input, config, kwargs)
 
     def invoke(self: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
@@ -463,7 +475,9 @@ def _monitored_class(base: type, binding: Binding) -> type:
         # LangGraph is crossed at each of the dozen suspensions of a run.
         if current_run.get() is not None:
             return await base_ainvoke(self, input, config, **_strip(kwargs))
-        if not _plain_result(self, kwargs):
+        if (kwargs or self.interrupt_before_nodes or self.interrupt_after_nodes) and (
+            not _plain_result(self, kwargs)
+        ):
             return await base_ainvoke(self, input, config, **kwargs)
         try:
             run = _start(self, binding, input, config, kwargs)

@@ -82,7 +82,8 @@ def finished_event(
     interrupted: bool,
     response_of: ResponseOf | None,
 ) -> ExecutionFinished:
-    abandon_tasks(run)
+    if run.tasks:
+        abandon_tasks(run)
     run.closed = True
     completed_at = run.t0_wall + (time.perf_counter() - run.t0_perf)
     failed_nodes: list[str] = []

@@ -283,7 +283,7 @@ def record_task(task: Any, exception: BaseException | None, end: float) -> None:
                         1,
                         "node",
                         task.id,
-                        _branch(task.path),
+                        _branch(path) if (path := task.path)[0] == PUSH else None,
                         TaskWrites(task.writes),
                         None,
                         None,
