@@ -463,8 +463,8 @@ def report(result: dict[str, Any], rounds: int, runs: int) -> None:
         pct = (median["monitor"] - base) / base * 100
         pct99 = (p99["monitor"] - base99) / base99 * 100
         added = cpu["monitor"] - base_cpu
-        otel_ratio = added / (cpu["otel"] - base_cpu)
-        sdk_ratio = added / (cpu["otel-sdk"] - base_cpu)
+        otel_ratio = added / (cpu["otel"] - base_cpu) if "otel" in cpu else math.nan
+        sdk_ratio = added / (cpu["otel-sdk"] - base_cpu) if "otel-sdk" in cpu else math.nan
         smith_ratio = added / (cpu["langsmith"] - base_cpu) if "langsmith" in cpu else math.nan
         if name == "trivial":
             targets.append(
