@@ -765,3 +765,24 @@ async def test_a_run_cancelled_while_a_node_runs_records_that_node_as_cancelled(
     assert nodes_of(rec.last) == [("first", "completed"), ("slow", "cancelled")]
     assert rec.last.status == "failed"
     assert not recording._following
+
+
+def test_the_self_check_names_a_runner_without_the_commit_it_follows_tasks_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from langgraph.pregel import _runner
+
+    assert compat.self_check() == []
+    monkeypatch.delattr(_runner.PregelRunner, "commit")
+
+    assert "PregelRunner.commit is missing" in compat.self_check()
+
+
+def test_the_self_check_names_a_changed_task_id_config_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from langgraph._internal import _constants
+
+    monkeypatch.setattr(_constants, "CONFIG_KEY_TASK_ID", "__pregel_task")
+
+    assert "langgraph's task id config key changed" in compat.self_check()
