@@ -4,11 +4,14 @@ The hot path calls `enqueue`, which only appends to a bounded in-memory buffer
 (bounded by count and by bytes, counting events not yet written; past it,
 events are dropped and counted). A task owned by the app's lifespan takes
 batches (as soon as `batch_size` events wait, else every `flush_interval_s`),
-turns each event into a row of `log_batch_v4` (`rows.py`: cleaning text,
+turns each event into a row of `log_batch_v5` (`rows.py`: cleaning text,
 truncating, serialising the trace; in slices, so the event loop is never held
 long) and writes the batch in one round trip per connection:
 rows are sharded by execution id over the writer's own small pool, so a run's
-start and finish always go through the same connection.
+start and finish always go through the same connection. The connections write
+side by side: `log_batch_v5` takes no global lock (readers order changes by
+transaction id instead), and gives up on a row lock after 2 s (lock_not_available,
+retried as transient) rather than wait behind a session that holds a run.
 
 Faults, and what they cost (errors are classified in `write_errors.py`):
 - Transient errors (database down, restarting, out of connections, a
@@ -141,6 +144,9 @@ SHARD_MIN_ROWS = 200
 
 
 PoolFactory = Callable[[], Awaitable[asyncpg.Pool]]
+# A batch write: the events as `rows_to_json` encodes them -> (rows changed, stale
+# closes replaced). `queries.log_batch_v5`; the benchmark passes v4 (the locked path).
+BatchWrite = Callable[[asyncpg.Pool, str], Awaitable[tuple[int, int]]]
 
 
 class LogWriter:
@@ -165,8 +171,10 @@ class LogWriter:
         connections: int = 2,
         owns_pool: bool = True,
         spool_dir: Path | str | None = None,
+        write_batch: BatchWrite = queries.log_batch_v5,
     ) -> None:
         self._pool_factory = pool_factory
+        self._write_batch = write_batch
         # False for a pool the application lent (ExecutionMonitor(pool=...)): it is
         # never closed or terminated here.
         self.owns_pool = owns_pool
@@ -742,7 +750,7 @@ class LogWriter:
         pool = await self._get_pool()
         began = time.perf_counter()
         try:
-            changed, replaced = await queries.log_batch_v4(pool, rows_to_json(rows))
+            changed, replaced = await self._write_batch(pool, rows_to_json(rows))
         except Exception as error:
             if needs_new_connections(error) and self._pool is pool and self.owns_pool:
                 # Start over with fresh connections (the other shard retries too).

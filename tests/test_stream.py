@@ -67,9 +67,9 @@ class StreamClient:
 
         await until(done, what)
 
-    def executions(self) -> list[tuple[int, dict[str, Any]]]:
+    def executions(self) -> list[tuple[tuple[int, int], dict[str, Any]]]:
         return [
-            (int(event.id), json.loads(event.data))
+            (position(event.id), json.loads(event.data))
             for event in self.events
             if event.event == "execution"
         ]
@@ -94,8 +94,23 @@ async def connected(live_server: LiveServer) -> ExecutionBroadcaster:
     return broadcaster
 
 
-async def change_seq(db: asyncpg.Connection, execution_id: str) -> int:
-    return await db.fetchval("SELECT change_seq FROM execution_logs WHERE id = $1", execution_id)
+def position(event_id: str) -> tuple[int, int]:
+    """An event id (`xid:seq`) as the pair it names, ordered as the stream orders them."""
+    xid, seq = event_id.split(":")
+    return int(xid), int(seq)
+
+
+def event_id(at: tuple[int, int]) -> str:
+    return f"{at[0]}:{at[1]}"
+
+
+async def change_position(db: asyncpg.Connection, execution_id: str) -> tuple[int, int]:
+    """Where an execution's latest change stands in the change order."""
+    row = await db.fetchrow(
+        "SELECT coalesce(change_xid, '0'), change_seq FROM execution_logs WHERE id = $1",
+        execution_id,
+    )
+    return row[0], row[1]
 
 
 async def test_a_client_first_hears_that_the_listener_is_connected(
@@ -118,10 +133,10 @@ async def test_a_runs_start_and_finish_arrive_as_execution_events(
         start = started()
         await write(db, start)
         await client.wait_for(lambda: len(client.executions()) == 1, "the start")
-        start_seq = await change_seq(db, start.execution_id)
+        start_seq = await change_position(db, start.execution_id)
         await write(db, finished(start, status="partial", failed_nodes=["data_checker"]))
         await client.wait_for(lambda: len(client.executions()) == 2, "the finish")
-        finish_seq = await change_seq(db, start.execution_id)
+        finish_seq = await change_position(db, start.execution_id)
 
     (seq1, running), (seq2, done) = client.executions()
     assert (seq1, seq2) == (start_seq, finish_seq) and seq1 < seq2
@@ -293,18 +308,20 @@ async def test_last_event_id_resumes_with_exactly_what_was_missed(
     await write(db, third)
     await write(db, finished(first, status="failed", failed_nodes=["x"]))
     missed = await db.fetch(
-        "SELECT change_seq, id, status FROM execution_logs WHERE change_seq > $1"
-        " ORDER BY change_seq",
-        last_id,
+        "SELECT (change_xid, change_seq) AS at, id, status FROM execution_logs"
+        " WHERE (change_xid, change_seq) > ($1, $2) ORDER BY change_xid, change_seq",
+        *last_id,
     )
-    async with StreamClient(live_server.url, headers={"Last-Event-ID": str(last_id)}) as resumed:
+    async with StreamClient(
+        live_server.url, headers={"Last-Event-ID": event_id(last_id)}
+    ) as resumed:
         await resumed.wait_for(lambda: len(resumed.executions()) == len(missed), "the replay")
         live = started()
         await write(db, live)
         await resumed.wait_for_ids(live.execution_id)
 
     got = [(seq, e["id"], e["status"]) for seq, e in resumed.executions()]
-    expected = [(row["change_seq"], row["id"], row["status"]) for row in missed]
+    expected = [(tuple(row["at"]), row["id"], row["status"]) for row in missed]
     assert got[: len(expected)] == expected
     assert [e_id for _, e_id, _ in got[len(expected) :]] == [live.execution_id]
     assert len({seq for seq, _, _ in got}) == len(got), "an event came twice"
@@ -316,12 +333,12 @@ async def test_last_event_id_resume_keeps_the_filters(
     await connected(live_server)
     mark = started()
     await write(db, mark)
-    mark_seq = await change_seq(db, mark.execution_id)
+    mark_at = await change_position(db, mark.execution_id)
     alice, bob = started(user_id="alice"), started(user_id="bob")
     await write(db, alice, bob)
 
     async with StreamClient(
-        live_server.url, params={"user_id": "bob"}, headers={"Last-Event-ID": str(mark_seq)}
+        live_server.url, params={"user_id": "bob"}, headers={"Last-Event-ID": event_id(mark_at)}
     ) as resumed:
         await resumed.wait_for_ids(bob.execution_id)
 
@@ -347,7 +364,7 @@ async def test_a_client_that_falls_behind_is_told_it_was_dropped_and_can_resume(
 
     broadcaster.client_queue_size = 1000
     last_id = client.executions()[-1][0]
-    async with StreamClient(live_server.url, headers={"Last-Event-ID": str(last_id)}) as again:
+    async with StreamClient(live_server.url, headers={"Last-Event-ID": event_id(last_id)}) as again:
         await again.wait_for_ids(*(run.execution_id for run in burst))
     # Together, the dropped stream and the resumed one hold every run once.
     together = client.ids_seen() + again.ids_seen()

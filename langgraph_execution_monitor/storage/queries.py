@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -52,6 +52,12 @@ async def log_batch_v4(db: Executor, events: str) -> tuple[int, int]:
     """`events`: a JSON array of events, each an array of log_batch_v3's 16 values in
     its parameter order (`rows.rows_to_json`). Returns as `log_batch_v3`."""
     row = await db.fetchrow(SQL["log_batch_v4"], events)
+    return row[0], row[1]
+
+
+async def log_batch_v5(db: Executor, events: str) -> tuple[int, int]:
+    """As `log_batch_v4`, without the global lock (log_batch_v5)."""
+    row = await db.fetchrow(SQL["log_batch_v5"], events)
     return row[0], row[1]
 
 
@@ -248,6 +254,42 @@ async def executions_changed_since(
 
 async def latest_change_seq(db: Executor) -> int:
     return await db.fetchval(SQL["latest_change_seq"])
+
+
+class ChangePosition(NamedTuple):
+    """A place in the change order: the writing transaction's id, then change_seq.
+    Tuples compare in that order, as the SQL reads them."""
+
+    xid: int
+    seq: int
+
+
+async def executions_changed_since_v2(
+    db: Executor,
+    after: ChangePosition,
+    *,
+    status: str | None = None,
+    user_id: str | None = None,
+    conversation_id: str | None = None,
+    limit: int = 1000,
+) -> list[tuple[ChangePosition, str]]:
+    """Changes after `after` that no transaction can still precede, in change order."""
+    rows = await db.fetch(
+        SQL["executions_changed_since_v2"],
+        after.xid,
+        after.seq,
+        status,
+        user_id,
+        conversation_id,
+        limit,
+    )
+    return [(ChangePosition(row[0], row[1]), row[2]) for row in rows]
+
+
+async def latest_change_position(db: Executor) -> tuple[ChangePosition, ChangePosition]:
+    """The newest change readers may deliver, and the newest change written."""
+    row = await db.fetchrow(SQL["latest_change_position"])
+    return ChangePosition(row[0], row[1]), ChangePosition(row[2], row[3])
 
 
 async def close_stale_executions(db: Executor, older_than_s: float) -> int:
