@@ -169,6 +169,85 @@ $$;
 
 
 --
+-- Name: compact_rollups(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.compact_rollups() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET lock_timeout TO '2s'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+DECLARE
+    merged bigint := 0;
+    n bigint;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('execution_monitor.compact_rollups')) THEN
+        RETURN 0;
+    END IF;
+    WITH gone AS (DELETE FROM execution_rollups_hourly WHERE NOT compacted RETURNING *)
+    INSERT INTO execution_rollups_hourly AS t (hour, runs, completed, failed, partial, running, interrupted, input_tokens, output_tokens, total_tokens, compacted)
+    SELECT hour, sum(runs), sum(completed), sum(failed), sum(partial), sum(running), sum(interrupted), sum(input_tokens), sum(output_tokens), sum(total_tokens), true
+    FROM gone
+    GROUP BY hour
+    ORDER BY hour
+    ON CONFLICT (hour) WHERE compacted DO UPDATE
+        SET runs = t.runs + excluded.runs,
+            completed = t.completed + excluded.completed,
+            failed = t.failed + excluded.failed,
+            partial = t.partial + excluded.partial,
+            running = t.running + excluded.running,
+            interrupted = t.interrupted + excluded.interrupted,
+            input_tokens = t.input_tokens + excluded.input_tokens,
+            output_tokens = t.output_tokens + excluded.output_tokens,
+            total_tokens = t.total_tokens + excluded.total_tokens;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    merged := merged + n;
+
+    WITH gone AS (DELETE FROM execution_durations_hourly WHERE NOT compacted RETURNING *)
+    INSERT INTO execution_durations_hourly AS t (hour, bucket, runs, duration_ms_sum, compacted)
+    SELECT hour, bucket, sum(runs), sum(duration_ms_sum), true
+    FROM gone
+    GROUP BY hour, bucket
+    ORDER BY hour, bucket
+    ON CONFLICT (hour, bucket) WHERE compacted DO UPDATE
+        SET runs = t.runs + excluded.runs,
+            duration_ms_sum = t.duration_ms_sum + excluded.duration_ms_sum;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    merged := merged + n;
+
+    WITH gone AS (DELETE FROM node_rollups_hourly WHERE NOT compacted RETURNING *)
+    INSERT INTO node_rollups_hourly AS t (hour, node, attempts, failed_attempts, failed_runs, input_tokens, output_tokens, total_tokens, compacted)
+    SELECT hour, node, sum(attempts), sum(failed_attempts), sum(failed_runs), sum(input_tokens), sum(output_tokens), sum(total_tokens), true
+    FROM gone
+    GROUP BY hour, node
+    ORDER BY hour, node
+    ON CONFLICT (hour, node) WHERE compacted DO UPDATE
+        SET attempts = t.attempts + excluded.attempts,
+            failed_attempts = t.failed_attempts + excluded.failed_attempts,
+            failed_runs = t.failed_runs + excluded.failed_runs,
+            input_tokens = t.input_tokens + excluded.input_tokens,
+            output_tokens = t.output_tokens + excluded.output_tokens,
+            total_tokens = t.total_tokens + excluded.total_tokens;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    merged := merged + n;
+
+    WITH gone AS (DELETE FROM node_durations_hourly WHERE NOT compacted RETURNING *)
+    INSERT INTO node_durations_hourly AS t (hour, node, bucket, attempts, duration_ms_sum, compacted)
+    SELECT hour, node, bucket, sum(attempts), sum(duration_ms_sum), true
+    FROM gone
+    GROUP BY hour, node, bucket
+    ORDER BY hour, node, bucket
+    ON CONFLICT (hour, node, bucket) WHERE compacted DO UPDATE
+        SET attempts = t.attempts + excluded.attempts,
+            duration_ms_sum = t.duration_ms_sum + excluded.duration_ms_sum;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    merged := merged + n;
+    RETURN merged;
+END;
+$$;
+
+
+--
 -- Name: count_listed_executions(timestamp with time zone, timestamp with time zone, text, text, text, text, text, integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -2339,7 +2418,7 @@ BEGIN
                   total_tokens, trace, failed)
     ),
     runs AS (
-        INSERT INTO execution_rollups_hourly AS t (
+        INSERT INTO execution_rollups_hourly (
             hour, runs, completed, failed, partial, running, interrupted, input_tokens,
             output_tokens, total_tokens)
         SELECT hour, sum(sign),
@@ -2354,28 +2433,15 @@ BEGIN
         FROM r
         GROUP BY hour
         ORDER BY hour
-        ON CONFLICT (hour) DO UPDATE
-            SET runs = t.runs + excluded.runs,
-                completed = t.completed + excluded.completed,
-                failed = t.failed + excluded.failed,
-                partial = t.partial + excluded.partial,
-                running = t.running + excluded.running,
-                interrupted = t.interrupted + excluded.interrupted,
-                input_tokens = t.input_tokens + excluded.input_tokens,
-                output_tokens = t.output_tokens + excluded.output_tokens,
-                total_tokens = t.total_tokens + excluded.total_tokens
     ),
     run_durations AS (
-        INSERT INTO execution_durations_hourly AS t (hour, bucket, runs, duration_ms_sum)
+        INSERT INTO execution_durations_hourly (hour, bucket, runs, duration_ms_sum)
         SELECT hour, duration_bucket(duration), sum(sign), sum(sign * duration::bigint)
         FROM r
         WHERE duration IS NOT NULL
         GROUP BY 1, 2
         HAVING sum(sign) <> 0
         ORDER BY 1, 2
-        ON CONFLICT (hour, bucket) DO UPDATE
-            SET runs = t.runs + excluded.runs,
-                duration_ms_sum = t.duration_ms_sum + excluded.duration_ms_sum
     ),
     entries AS MATERIALIZED (
         SELECT r.sign, r.hour, e.*
@@ -2398,7 +2464,7 @@ BEGIN
         WHERE r.status IN ('failed', 'partial') AND jsonb_typeof(r.failed) = 'array'
     ),
     nodes AS (
-        INSERT INTO node_rollups_hourly AS t (
+        INSERT INTO node_rollups_hourly (
             hour, node, attempts, failed_attempts, failed_runs, input_tokens, output_tokens,
             total_tokens)
         SELECT hour, node, sum(attempts), sum(failed_attempts), sum(failed_runs),
@@ -2406,24 +2472,14 @@ BEGIN
         FROM node_counts
         GROUP BY hour, node
         ORDER BY hour, node
-        ON CONFLICT (hour, node) DO UPDATE
-            SET attempts = t.attempts + excluded.attempts,
-                failed_attempts = t.failed_attempts + excluded.failed_attempts,
-                failed_runs = t.failed_runs + excluded.failed_runs,
-                input_tokens = t.input_tokens + excluded.input_tokens,
-                output_tokens = t.output_tokens + excluded.output_tokens,
-                total_tokens = t.total_tokens + excluded.total_tokens
     )
-    INSERT INTO node_durations_hourly AS t (hour, node, bucket, attempts, duration_ms_sum)
+    INSERT INTO node_durations_hourly (hour, node, bucket, attempts, duration_ms_sum)
     SELECT hour, node, duration_bucket(duration_ms), sum(sign), sum(sign * duration_ms)
     FROM entries
     WHERE duration_ms IS NOT NULL
     GROUP BY 1, 2, 3
     HAVING sum(sign) <> 0
-    ORDER BY 1, 2, 3
-    ON CONFLICT (hour, node, bucket) DO UPDATE
-        SET attempts = t.attempts + excluded.attempts,
-            duration_ms_sum = t.duration_ms_sum + excluded.duration_ms_sum;
+    ORDER BY 1, 2, 3;
     RETURN coalesce(cardinality(p_signs), 0);
 END;
 $$;
@@ -2775,7 +2831,8 @@ CREATE TABLE execution_monitor.execution_durations_hourly (
     hour timestamp with time zone NOT NULL,
     bucket smallint NOT NULL,
     runs bigint DEFAULT 0 NOT NULL,
-    duration_ms_sum bigint DEFAULT 0 NOT NULL
+    duration_ms_sum bigint DEFAULT 0 NOT NULL,
+    compacted boolean DEFAULT false NOT NULL
 );
 
 
@@ -2822,7 +2879,8 @@ CREATE TABLE execution_monitor.execution_rollups_hourly (
     interrupted bigint DEFAULT 0 NOT NULL,
     input_tokens bigint DEFAULT 0 NOT NULL,
     output_tokens bigint DEFAULT 0 NOT NULL,
-    total_tokens bigint DEFAULT 0 NOT NULL
+    total_tokens bigint DEFAULT 0 NOT NULL,
+    compacted boolean DEFAULT false NOT NULL
 );
 
 
@@ -2865,7 +2923,8 @@ CREATE TABLE execution_monitor.node_durations_hourly (
     node text,
     bucket smallint NOT NULL,
     attempts bigint DEFAULT 0 NOT NULL,
-    duration_ms_sum numeric DEFAULT 0 NOT NULL
+    duration_ms_sum numeric DEFAULT 0 NOT NULL,
+    compacted boolean DEFAULT false NOT NULL
 );
 
 
@@ -2897,7 +2956,8 @@ CREATE TABLE execution_monitor.node_rollups_hourly (
     failed_runs bigint DEFAULT 0 NOT NULL,
     input_tokens numeric DEFAULT 0 NOT NULL,
     output_tokens numeric DEFAULT 0 NOT NULL,
-    total_tokens numeric DEFAULT 0 NOT NULL
+    total_tokens numeric DEFAULT 0 NOT NULL,
+    compacted boolean DEFAULT false NOT NULL
 );
 
 
@@ -2964,14 +3024,6 @@ ALTER TABLE ONLY execution_monitor.conversations
 
 
 --
--- Name: execution_durations_hourly execution_durations_hourly_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
---
-
-ALTER TABLE ONLY execution_monitor.execution_durations_hourly
-    ADD CONSTRAINT execution_durations_hourly_pkey PRIMARY KEY (hour, bucket);
-
-
---
 -- Name: execution_heartbeats execution_heartbeats_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
 --
 
@@ -2988,35 +3040,53 @@ ALTER TABLE ONLY execution_monitor.execution_logs
 
 
 --
--- Name: execution_rollups_hourly execution_rollups_hourly_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
---
-
-ALTER TABLE ONLY execution_monitor.execution_rollups_hourly
-    ADD CONSTRAINT execution_rollups_hourly_pkey PRIMARY KEY (hour);
-
-
---
--- Name: node_durations_hourly node_durations_hourly_key; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
---
-
-ALTER TABLE ONLY execution_monitor.node_durations_hourly
-    ADD CONSTRAINT node_durations_hourly_key UNIQUE NULLS NOT DISTINCT (hour, node, bucket);
-
-
---
--- Name: node_rollups_hourly node_rollups_hourly_key; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
---
-
-ALTER TABLE ONLY execution_monitor.node_rollups_hourly
-    ADD CONSTRAINT node_rollups_hourly_key UNIQUE NULLS NOT DISTINCT (hour, node);
-
-
---
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
 --
 
 ALTER TABLE ONLY execution_monitor.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: execution_durations_hourly_compacted; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE UNIQUE INDEX execution_durations_hourly_compacted ON execution_monitor.execution_durations_hourly USING btree (hour, bucket) WHERE compacted;
+
+
+--
+-- Name: execution_durations_hourly_deltas; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_durations_hourly_deltas ON execution_monitor.execution_durations_hourly USING btree (hour) WHERE (NOT compacted);
+
+
+--
+-- Name: execution_durations_hourly_hour; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_durations_hourly_hour ON execution_monitor.execution_durations_hourly USING btree (hour);
+
+
+--
+-- Name: execution_rollups_hourly_compacted; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE UNIQUE INDEX execution_rollups_hourly_compacted ON execution_monitor.execution_rollups_hourly USING btree (hour) WHERE compacted;
+
+
+--
+-- Name: execution_rollups_hourly_deltas; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_rollups_hourly_deltas ON execution_monitor.execution_rollups_hourly USING btree (hour) WHERE (NOT compacted);
+
+
+--
+-- Name: execution_rollups_hourly_hour; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_rollups_hourly_hour ON execution_monitor.execution_rollups_hourly USING btree (hour);
 
 
 --
@@ -3080,6 +3150,48 @@ CREATE INDEX idx_execution_user_date ON execution_monitor.execution_logs USING b
 --
 
 CREATE INDEX idx_execution_user_prefix ON execution_monitor.execution_logs USING btree (user_id varchar_pattern_ops, started_at);
+
+
+--
+-- Name: node_durations_hourly_compacted; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE UNIQUE INDEX node_durations_hourly_compacted ON execution_monitor.node_durations_hourly USING btree (hour, node, bucket) NULLS NOT DISTINCT WHERE compacted;
+
+
+--
+-- Name: node_durations_hourly_deltas; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX node_durations_hourly_deltas ON execution_monitor.node_durations_hourly USING btree (hour) WHERE (NOT compacted);
+
+
+--
+-- Name: node_durations_hourly_hour; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX node_durations_hourly_hour ON execution_monitor.node_durations_hourly USING btree (hour);
+
+
+--
+-- Name: node_rollups_hourly_compacted; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE UNIQUE INDEX node_rollups_hourly_compacted ON execution_monitor.node_rollups_hourly USING btree (hour, node) NULLS NOT DISTINCT WHERE compacted;
+
+
+--
+-- Name: node_rollups_hourly_deltas; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX node_rollups_hourly_deltas ON execution_monitor.node_rollups_hourly USING btree (hour) WHERE (NOT compacted);
+
+
+--
+-- Name: node_rollups_hourly_hour; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX node_rollups_hourly_hour ON execution_monitor.node_rollups_hourly USING btree (hour);
 
 
 --
@@ -3196,4 +3308,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261207000101'),
     ('20261207000102'),
     ('20261207000103'),
-    ('20261207000104');
+    ('20261207000104'),
+    ('20261207000105');

@@ -296,5 +296,9 @@ async def close_stale_executions(db: Executor, older_than_s: float) -> int:
     return await db.fetchval(SQL["close_stale_executions"], older_than_s)
 
 
+async def compact_rollups(db: Executor) -> int:
+    return await db.fetchval(SQL["compact_rollups"])
+
+
 async def ping(db: Executor) -> bool:
     return await db.fetchval(SQL["ping"]) == 1

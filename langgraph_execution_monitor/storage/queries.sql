@@ -130,3 +130,7 @@ FROM execution_monitor.executions_changed_since_v2($1, $2, $3, $4, $5, $6);
 -- The newest change below the change horizon (where a fresh listener starts), and the newest written.
 SELECT change_xid, change_seq, written_xid, written_seq
 FROM execution_monitor.latest_change_position();
+
+-- name: compact_rollups
+-- Fold the rollups' deltas into one row per key (writer maintenance); returns rows written.
+SELECT execution_monitor.compact_rollups();
