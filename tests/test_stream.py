@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse
 
 from langgraph_execution_monitor.live_events import Dropped, ExecutionBroadcaster, StreamFilters
@@ -393,3 +394,57 @@ async def test_a_slow_subscriber_is_dropped_while_a_fast_client_keeps_up(
     assert broadcaster.stats.subscribers_dropped == 1
     queued = [slow.queue.get_nowait() for _ in range(slow.queue.qsize())]
     assert isinstance(queued[-1], Dropped)
+
+
+async def test_a_change_held_back_by_a_transaction_that_writes_no_execution_arrives_when_it_ends(
+    live_server: LiveServer, db: asyncpg.Connection, database_url: str
+) -> None:
+    # The transaction ends without a notification: the fan-out looks again by itself.
+    await connected(live_server)
+    holder = await asyncpg.connect(database_url)
+    try:
+        async with StreamClient(live_server.url) as client:
+            transaction = holder.transaction()
+            await transaction.start()
+            await holder.execute("SELECT pg_current_xact_id()")  # it could still write
+            run = started(conversation_id=None)
+            await write(db, run)
+            await asyncio.sleep(0.5)
+            held_back = client.ids_seen()
+            await transaction.rollback()
+            await client.wait_for_ids(run.execution_id)
+    finally:
+        await holder.close()
+
+    assert held_back == []
+
+
+async def test_an_integer_event_id_of_an_older_release_resumes_after_that_change(
+    live_server: LiveServer, db: asyncpg.Connection
+) -> None:
+    await connected(live_server)
+    before = [started(conversation_id=None) for _ in range(3)]
+    for run in before:
+        await write(db, run)
+    # As rows written before change_xid existed (their writers took the global lock).
+    await db.execute("UPDATE execution_logs SET change_xid = NULL")
+    seen_seq = await db.fetchval(
+        "SELECT change_seq FROM execution_logs WHERE id = $1", before[0].execution_id
+    )
+    after = started(conversation_id=None)
+    await write(db, after)
+
+    async with StreamClient(live_server.url, headers={"Last-Event-ID": str(seen_seq)}) as resumed:
+        await resumed.wait_for_ids(after.execution_id)
+
+    assert resumed.ids_seen() == [run.execution_id for run in [*before[1:], after]]
+
+
+@pytest.mark.parametrize(
+    "value", ["1:", ":1", "1:2:3", "-1", "1.5", "99999999999999999999", "9223372036854775808:1"]
+)
+async def test_a_malformed_event_id_is_422(live_server: LiveServer, value: str) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        answer = await http.get(STREAM, headers={"Last-Event-ID": value})
+
+    assert answer.status_code == 422
