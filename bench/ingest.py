@@ -23,6 +23,15 @@ row on a LISTEN connection (sent by the table's trigger at commit), p50/p99.
 
 `--spool`: phase 1 again with the writer's local spool on (`SPOOL_DIR`, a
 temporary directory), in the same process run, and the cost side by side.
+
+`--compare-locked`: both phases for three writers side by side, each in a scratch
+database of its own, in the same process run (two writer connections each):
+  main     the schema before the lock-free migrations (20261207*, rolled back
+           with their own `migrate:down`): log_batch_v4 with the global lock and
+           rollups upserted in place;
+  locked   today's schema, written through log_batch_v4 (the previous releases'
+           writer, still taking the global lock), rollups appended as deltas;
+  unlocked today's schema and writer, log_batch_v5 (no global lock).
 """
 
 import argparse
@@ -41,7 +50,9 @@ import asyncpg
 from bench.common import percentile, print_table, scratch_database
 from langgraph_execution_monitor.capture import new_execution_id
 from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
-from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
+from langgraph_execution_monitor.storage import queries
+from langgraph_execution_monitor.storage.migrate import dbmate, migrations_dir
+from langgraph_execution_monitor.writer import BatchWrite, LogWriter, writer_pool_factory
 
 NODES = (
     "guardrail_check",
@@ -54,6 +65,8 @@ MESSAGE = "Create a LinkedIn post about AI"
 RESPONSE = "Here is your LinkedIn post:\n[LinkedIn, professional] Demo User on AI: " + "x" * 120
 
 THROUGHPUT_TARGET = 5_000  # executions/s
+LOCK_FREE_TARGET = 15_000  # executions/s with two writer connections (issue 10)
+LOCK_FREE_MIGRATIONS = "20261207"  # the migrations `main` is measured without
 LATENCY_TARGET_MS = 250.0  # p99 finish -> committed, at 1,000 executions/s
 RSS_GROWTH_LIMIT_MB = 20.0  # "flat": growth beyond noise
 
@@ -152,9 +165,20 @@ async def finished_rows(url: str) -> int:
 
 
 async def throughput(
-    url: str, seconds: float, max_rate: float, spool_dir: str | None = None
+    url: str,
+    seconds: float,
+    max_rate: float,
+    spool_dir: str | None = None,
+    write_batch: BatchWrite | None = None,
+    compact_s: float | None = 5.0,
 ) -> dict[str, Any]:
-    writer = LogWriter(writer_pool_factory(url, 2), stale_after_s=None, spool_dir=spool_dir)
+    writer = LogWriter(
+        writer_pool_factory(url, 2),
+        stale_after_s=None,
+        spool_dir=spool_dir,
+        write_batch=write_batch,
+        rollup_compact_interval_s=compact_s,
+    )
     writer.start()
     producer = Producer(writer, max_rate, high_water=3 * writer.batch_size)
     task = asyncio.create_task(producer.run())
@@ -197,8 +221,19 @@ async def throughput(
     }
 
 
-async def freshness(url: str, seconds: float, rate: float) -> dict[str, Any]:
-    writer = LogWriter(writer_pool_factory(url, 2), stale_after_s=None)
+async def freshness(
+    url: str,
+    seconds: float,
+    rate: float,
+    write_batch: BatchWrite | None = None,
+    compact_s: float | None = 5.0,
+) -> dict[str, Any]:
+    writer = LogWriter(
+        writer_pool_factory(url, 2),
+        stale_after_s=None,
+        write_batch=write_batch,
+        rollup_compact_interval_s=compact_s,
+    )
     writer.start()
     producer = Producer(writer, rate, high_water=0)
     producer.track_finishes = True
@@ -232,6 +267,86 @@ async def freshness(url: str, seconds: float, rate: float) -> dict[str, Any]:
     }
 
 
+def roll_back_lock_free_migrations(url: str) -> int:
+    """Back to main's schema (the lock-free migrations undone, newest first)."""
+    undone = sorted(
+        path.name
+        for path in migrations_dir().glob("*.sql")
+        if path.name.startswith(LOCK_FREE_MIGRATIONS)
+    )
+    for _ in undone:
+        dbmate(url, "rollback")
+    return len(undone)
+
+
+WRITERS: tuple[tuple[str, BatchWrite, bool], ...] = (
+    ("main", queries.log_batch_v4, True),
+    ("locked", queries.log_batch_v4, False),
+    ("unlocked", queries.log_batch_v5, False),
+)
+
+
+async def compare_locked(args: argparse.Namespace) -> None:
+    """Both phases for each writer of WRITERS, side by side."""
+    results: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for name, write_batch, as_main in WRITERS:
+        compact_s = None if as_main else 5.0  # main has no deltas to fold
+        async with scratch_database("elm_bench_ingest") as url:
+            if as_main:
+                roll_back_lock_free_migrations(url)
+            result = await throughput(
+                url, args.seconds, args.max_rate, write_batch=write_batch, compact_s=compact_s
+            )
+        async with scratch_database("elm_bench_ingest") as url:
+            if as_main:
+                roll_back_lock_free_migrations(url)
+            fresh = await freshness(url, args.latency_seconds, args.rate, write_batch, compact_s)
+        results[name] = (result, fresh)
+    names = [name for name, _, _ in WRITERS]
+    unlocked = results["unlocked"][0]["exec_per_s_db"]
+    print_table(
+        f"Ingest side by side, two writer connections ({args.seconds:.0f} s per writer)",
+        [
+            ("measure", *names, "target"),
+            (
+                "executions/s (rows finished in the DB)",
+                *(f"{results[n][0]['exec_per_s_db']:,.0f}" for n in names),
+                f">= {LOCK_FREE_TARGET:,} unlocked: "
+                + ("PASS" if unlocked >= LOCK_FREE_TARGET else "FAIL"),
+            ),
+            (
+                "log_batch call p50 (ms)",
+                *(f"{results[n][0]['write_ms_p50']:.1f}" for n in names),
+                "",
+            ),
+            (
+                "rows changed per run",
+                *(f"{results[n][0]['rows_per_run']:.3f}" for n in names),
+                "2",
+            ),
+            (
+                "dropped / failed-to-log / retries",
+                *(
+                    f"{results[n][0]['dropped']} / {results[n][0]['failed_to_log']}"
+                    f" / {results[n][0]['retries']}"
+                    for n in names
+                ),
+                "0 / 0 / -",
+            ),
+            (
+                f"finish -> committed p50 at {args.rate:,.0f} runs/s (ms)",
+                *(f"{results[n][1]['p50']:.1f}" for n in names),
+                "",
+            ),
+            (
+                f"finish -> committed p99 at {args.rate:,.0f} runs/s (ms)",
+                *(f"{results[n][1]['p99']:.1f}" for n in names),
+                f"< {LATENCY_TARGET_MS:.0f}",
+            ),
+        ],
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="throughput phase")
@@ -239,7 +354,15 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="freshness phase, runs/s")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--spool", action="store_true", help="phase 1 again with the spool")
+    parser.add_argument(
+        "--compare-locked",
+        action="store_true",
+        help="main's locked writer, today's locked one and the lock-free one, side by side",
+    )
     args = parser.parse_args()
+    if args.compare_locked:
+        await compare_locked(args)
+        return
 
     async with scratch_database("elm_bench_ingest") as url:
         result = await throughput(url, args.seconds, args.max_rate)
