@@ -287,27 +287,45 @@ WRITERS: tuple[tuple[str, BatchWrite, bool], ...] = (
 
 
 async def compare_locked(args: argparse.Namespace) -> None:
-    """Both phases for each writer of WRITERS, side by side."""
-    results: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    """Both phases for each writer of WRITERS, side by side: the throughput phase
+    `--rounds` times, the writers in turn within each round (so that the machine's
+    load weighs on all of them alike), then the freshness phase once each."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in WRITERS}
+    fresh: dict[str, dict[str, Any]] = {}
+    for _ in range(args.rounds):
+        for name, write_batch, as_main in WRITERS:
+            compact_s = None if as_main else 5.0  # main has no deltas to fold
+            async with scratch_database("elm_bench_ingest") as url:
+                if as_main:
+                    roll_back_lock_free_migrations(url)
+                result = await throughput(
+                    url, args.seconds, args.max_rate, write_batch=write_batch, compact_s=compact_s
+                )
+                runs[name].append(result)
     for name, write_batch, as_main in WRITERS:
-        compact_s = None if as_main else 5.0  # main has no deltas to fold
         async with scratch_database("elm_bench_ingest") as url:
             if as_main:
                 roll_back_lock_free_migrations(url)
-            result = await throughput(
-                url, args.seconds, args.max_rate, write_batch=write_batch, compact_s=compact_s
+            fresh[name] = await freshness(
+                url, args.latency_seconds, args.rate, write_batch, None if as_main else 5.0
             )
-        async with scratch_database("elm_bench_ingest") as url:
-            if as_main:
-                roll_back_lock_free_migrations(url)
-            fresh = await freshness(url, args.latency_seconds, args.rate, write_batch, compact_s)
-        results[name] = (result, fresh)
+    # The round with the median throughput stands for each writer.
+    results = {
+        name: (sorted(done, key=lambda r: r["exec_per_s_db"])[len(done) // 2], fresh[name])
+        for name, done in runs.items()
+    }
     names = [name for name, _, _ in WRITERS]
     unlocked = results["unlocked"][0]["exec_per_s_db"]
     print_table(
-        f"Ingest side by side, two writer connections ({args.seconds:.0f} s per writer)",
+        f"Ingest side by side, two writer connections ({args.rounds} rounds of"
+        f" {args.seconds:.0f} s per writer; medians)",
         [
             ("measure", *names, "target"),
+            (
+                "executions/s per round",
+                *(" ".join(f"{r['exec_per_s_db']:,.0f}" for r in runs[n]) for n in names),
+                "",
+            ),
             (
                 "executions/s (rows finished in the DB)",
                 *(f"{results[n][0]['exec_per_s_db']:,.0f}" for n in names),
@@ -359,6 +377,7 @@ async def main() -> None:
         action="store_true",
         help="main's locked writer, today's locked one and the lock-free one, side by side",
     )
+    parser.add_argument("--rounds", type=int, default=3, help="--compare-locked's rounds")
     args = parser.parse_args()
     if args.compare_locked:
         await compare_locked(args)

@@ -237,21 +237,6 @@ async def executions_by_ids(db: Executor, ids: Sequence[str]) -> list[tuple[int,
     return [(row[0], row[1]) for row in rows]
 
 
-async def executions_changed_since(
-    db: Executor,
-    change_seq: int,
-    *,
-    status: str | None = None,
-    user_id: str | None = None,
-    conversation_id: str | None = None,
-    limit: int = 1000,
-) -> list[tuple[int, str]]:
-    rows = await db.fetch(
-        SQL["executions_changed_since"], change_seq, status, user_id, conversation_id, limit
-    )
-    return [(row[0], row[1]) for row in rows]
-
-
 async def latest_change_seq(db: Executor) -> int:
     return await db.fetchval(SQL["latest_change_seq"])
 

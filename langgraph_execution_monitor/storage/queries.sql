@@ -62,12 +62,8 @@ SELECT execution_monitor.list_threads($1, $2, $3, $4)::text;
 -- Listing rows for the ids a notification announced, in change order.
 SELECT change_seq, execution::text FROM execution_monitor.executions_by_ids($1);
 
--- name: executions_changed_since
--- Rows changed after a change_seq (live-stream resume), with its filters.
-SELECT change_seq, execution::text FROM execution_monitor.executions_changed_since($1, $2, $3, $4, $5);
-
 -- name: latest_change_seq
--- The newest change_seq (where a fresh listener starts).
+-- The newest change_seq (past it, an integer Last-Event-ID was never given here).
 SELECT execution_monitor.latest_change_seq();
 
 -- name: close_stale_executions
