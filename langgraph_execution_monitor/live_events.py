@@ -246,8 +246,8 @@ class ExecutionBroadcaster:
         # before them is running): no notification may come when it ends (it need
         # not write executions), so the fan-out looks again after this delay,
         # doubled while nothing moves, up to `held_back_max_s`.
-        self._held_back_s: float | None = None  # The last change delivered; None until known.
-        self._cursor: ChangePosition | None = None
+        self._held_back_s: float | None = None
+        self._cursor: ChangePosition | None = None  # the last change delivered, once known
         self._connection: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._lost = asyncio.Event()
