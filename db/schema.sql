@@ -42,7 +42,16 @@ COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching
 CREATE FUNCTION execution_monitor.change_horizon() RETURNS xid8
     LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
-    RETURN LEAST(pg_snapshot_xmax(pg_current_snapshot()), (SELECT min(x.xid) AS min FROM pg_snapshot_xip(pg_current_snapshot()) x(xid) WHERE (NOT (EXISTS (SELECT FROM pg_stat_get_activity(NULL::integer) a(datid, pid, usesysid, application_name, state, query, wait_event_type, wait_event, xact_start, query_start, backend_start, state_change, client_addr, client_hostname, client_port, backend_xid, backend_xmin, backend_type, ssl, sslversion, sslcipher, sslbits, ssl_client_dn, ssl_client_serial, ssl_issuer_dn, gss_auth, gss_princ, gss_enc, leader_pid, query_id) WHERE ((a.backend_xid = (x.xid)::xid) AND (a.datid <> (SELECT d.oid FROM pg_database d WHERE (d.datname = current_database())))))))));
+    AS $$
+SELECT least(
+    pg_snapshot_xmax(pg_current_snapshot()),
+    (SELECT min(x.xid)
+     FROM pg_snapshot_xip(pg_current_snapshot()) AS x(xid)
+     WHERE NOT EXISTS (SELECT FROM pg_stat_get_activity(NULL) AS a
+                       WHERE a.backend_xid = x.xid::xid
+                         AND a.datid <> (SELECT d.oid FROM pg_database AS d
+                                         WHERE d.datname = current_database()))));
+$$;
 
 
 --

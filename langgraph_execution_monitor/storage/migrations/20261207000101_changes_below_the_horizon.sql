@@ -20,7 +20,11 @@ SET LOCAL search_path = execution_monitor, public;
 CREATE FUNCTION change_horizon() RETURNS xid8
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, execution_monitor, pg_temp
-RETURN least(
+-- A string body, parsed when called: a SQL-standard body would store
+-- pg_stat_get_activity's column list of this server's version, which the next major
+-- version's dump and restore (or pg_upgrade) would not match.
+AS $$
+SELECT least(
     pg_snapshot_xmax(pg_current_snapshot()),
     (SELECT min(x.xid)
      FROM pg_snapshot_xip(pg_current_snapshot()) AS x(xid)
@@ -28,6 +32,7 @@ RETURN least(
                        WHERE a.backend_xid = x.xid::xid
                          AND a.datid <> (SELECT d.oid FROM pg_database AS d
                                          WHERE d.datname = current_database()))));
+$$;
 REVOKE EXECUTE ON FUNCTION change_horizon() FROM PUBLIC;
 
 -- Changes after the cursor (p_after_xid, p_after_seq), below the horizon, in change
