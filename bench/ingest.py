@@ -31,7 +31,9 @@ database of its own, in the same process run (two writer connections each):
            rollups upserted in place;
   locked   today's schema, written through log_batch_v4 (the previous releases'
            writer, still taking the global lock), rollups appended as deltas;
-  unlocked today's schema and writer, log_batch_v5 (no global lock).
+  unlocked today's schema and writer, log_batch_v5 (no global lock);
+  no rollups  as unlocked, with the rollup triggers disabled: what the rollups'
+           upkeep costs ingest (issue 10: < 10%).
 """
 
 import argparse
@@ -43,6 +45,9 @@ import statistics
 import tempfile
 import time
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -67,6 +72,7 @@ RESPONSE = "Here is your LinkedIn post:\n[LinkedIn, professional] Demo User on A
 THROUGHPUT_TARGET = 5_000  # executions/s
 LOCK_FREE_TARGET = 15_000  # executions/s with two writer connections (issue 10)
 LOCK_FREE_MIGRATIONS = "20261207"  # the migrations `main` is measured without
+ROLLUP_UPKEEP_TARGET = 0.10  # of ingest (issue 10)
 LATENCY_TARGET_MS = 250.0  # p99 finish -> committed, at 1,000 executions/s
 RSS_GROWTH_LIMIT_MB = 20.0  # "flat": growth beyond noise
 
@@ -279,10 +285,41 @@ def roll_back_lock_free_migrations(url: str) -> int:
     return len(undone)
 
 
-WRITERS: tuple[tuple[str, BatchWrite, bool], ...] = (
-    ("main", queries.log_batch_v4, True),
-    ("locked", queries.log_batch_v4, False),
-    ("unlocked", queries.log_batch_v5, False),
+@dataclass(frozen=True)
+class Writer:
+    name: str
+    write_batch: BatchWrite
+    main_schema: bool = False  # the lock-free migrations rolled back
+    rollups: bool = True
+
+    @property
+    def compact_s(self) -> float | None:
+        return 5.0 if self.rollups and not self.main_schema else None  # deltas to fold
+
+    @asynccontextmanager
+    async def database(self) -> AsyncIterator[str]:
+        async with scratch_database("elm_bench_ingest") as url:
+            if self.main_schema:
+                roll_back_lock_free_migrations(url)
+            if not self.rollups:
+                connection = await asyncpg.connect(url)
+                try:
+                    await connection.execute(DISABLE_ROLLUP_TRIGGERS)
+                finally:
+                    await connection.close()
+            yield url
+
+
+# The write path's rollup upkeep, left out (as bench.write_cost's variant does).
+DISABLE_ROLLUP_TRIGGERS = """
+ALTER TABLE execution_monitor.execution_logs DISABLE TRIGGER execution_logs_rollup_insert;
+ALTER TABLE execution_monitor.execution_logs DISABLE TRIGGER execution_logs_rollup_update;
+"""
+WRITERS = (
+    Writer("main", queries.log_batch_v4, main_schema=True),
+    Writer("locked", queries.log_batch_v4),
+    Writer("unlocked", queries.log_batch_v5),
+    Writer("no rollups", queries.log_batch_v5, rollups=False),
 )
 
 
@@ -290,32 +327,32 @@ async def compare_locked(args: argparse.Namespace) -> None:
     """Both phases for each writer of WRITERS, side by side: the throughput phase
     `--rounds` times, the writers in turn within each round (so that the machine's
     load weighs on all of them alike), then the freshness phase once each."""
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in WRITERS}
+    runs: dict[str, list[dict[str, Any]]] = {writer.name: [] for writer in WRITERS}
     fresh: dict[str, dict[str, Any]] = {}
     for _ in range(args.rounds):
-        for name, write_batch, as_main in WRITERS:
-            compact_s = None if as_main else 5.0  # main has no deltas to fold
-            async with scratch_database("elm_bench_ingest") as url:
-                if as_main:
-                    roll_back_lock_free_migrations(url)
+        for writer in WRITERS:
+            async with writer.database() as url:
                 result = await throughput(
-                    url, args.seconds, args.max_rate, write_batch=write_batch, compact_s=compact_s
+                    url,
+                    args.seconds,
+                    args.max_rate,
+                    write_batch=writer.write_batch,
+                    compact_s=writer.compact_s,
                 )
-                runs[name].append(result)
-    for name, write_batch, as_main in WRITERS:
-        async with scratch_database("elm_bench_ingest") as url:
-            if as_main:
-                roll_back_lock_free_migrations(url)
-            fresh[name] = await freshness(
-                url, args.latency_seconds, args.rate, write_batch, None if as_main else 5.0
+            runs[writer.name].append(result)
+    for writer in WRITERS:
+        async with writer.database() as url:
+            fresh[writer.name] = await freshness(
+                url, args.latency_seconds, args.rate, writer.write_batch, writer.compact_s
             )
     # The round with the median throughput stands for each writer.
     results = {
         name: (sorted(done, key=lambda r: r["exec_per_s_db"])[len(done) // 2], fresh[name])
         for name, done in runs.items()
     }
-    names = [name for name, _, _ in WRITERS]
+    names = [writer.name for writer in WRITERS]
     unlocked = results["unlocked"][0]["exec_per_s_db"]
+    upkeep = 1 - unlocked / results["no rollups"][0]["exec_per_s_db"]
     print_table(
         f"Ingest side by side, two writer connections ({args.rounds} rounds of"
         f" {args.seconds:.0f} s per writer; medians)",
@@ -362,6 +399,10 @@ async def compare_locked(args: argparse.Namespace) -> None:
                 f"< {LATENCY_TARGET_MS:.0f}",
             ),
         ],
+    )
+    print(
+        f"rollup upkeep: {upkeep:.0%} of the lock-free writer's ingest"
+        f" (1 - unlocked / no rollups; target < {ROLLUP_UPKEEP_TARGET:.0%})"
     )
 
 
