@@ -23,6 +23,17 @@ row on a LISTEN connection (sent by the table's trigger at commit), p50/p99.
 
 `--spool`: phase 1 again with the writer's local spool on (`SPOOL_DIR`, a
 temporary directory), in the same process run, and the cost side by side.
+
+`--compare-locked`: both phases for three writers side by side, each in a scratch
+database of its own, in the same process run (two writer connections each):
+  main     the schema before the lock-free migrations (20261207*, rolled back
+           with their own `migrate:down`): log_batch_v4 with the global lock and
+           rollups upserted in place;
+  locked   today's schema, written through log_batch_v4 (the previous releases'
+           writer, still taking the global lock), rollups appended as deltas;
+  unlocked today's schema and writer, log_batch_v5 (no global lock);
+  no rollups  as unlocked, with the rollup triggers disabled: what the rollups'
+           upkeep costs ingest (issue 10: < 10%).
 """
 
 import argparse
@@ -34,6 +45,9 @@ import statistics
 import tempfile
 import time
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -41,7 +55,9 @@ import asyncpg
 from bench.common import percentile, print_table, scratch_database
 from langgraph_execution_monitor.capture import new_execution_id
 from langgraph_execution_monitor.events import ExecutionFinished, ExecutionStarted
-from langgraph_execution_monitor.writer import LogWriter, writer_pool_factory
+from langgraph_execution_monitor.storage import queries
+from langgraph_execution_monitor.storage.migrate import dbmate, migrations_dir
+from langgraph_execution_monitor.writer import BatchWrite, LogWriter, writer_pool_factory
 
 NODES = (
     "guardrail_check",
@@ -54,6 +70,9 @@ MESSAGE = "Create a LinkedIn post about AI"
 RESPONSE = "Here is your LinkedIn post:\n[LinkedIn, professional] Demo User on AI: " + "x" * 120
 
 THROUGHPUT_TARGET = 5_000  # executions/s
+LOCK_FREE_TARGET = 15_000  # executions/s with two writer connections (issue 10)
+LOCK_FREE_MIGRATIONS = "20261207"  # the migrations `main` is measured without
+ROLLUP_UPKEEP_TARGET = 0.10  # of ingest (issue 10)
 LATENCY_TARGET_MS = 250.0  # p99 finish -> committed, at 1,000 executions/s
 RSS_GROWTH_LIMIT_MB = 20.0  # "flat": growth beyond noise
 
@@ -152,9 +171,20 @@ async def finished_rows(url: str) -> int:
 
 
 async def throughput(
-    url: str, seconds: float, max_rate: float, spool_dir: str | None = None
+    url: str,
+    seconds: float,
+    max_rate: float,
+    spool_dir: str | None = None,
+    write_batch: BatchWrite | None = None,
+    compact_s: float | None = 5.0,
 ) -> dict[str, Any]:
-    writer = LogWriter(writer_pool_factory(url, 2), stale_after_s=None, spool_dir=spool_dir)
+    writer = LogWriter(
+        writer_pool_factory(url, 2),
+        stale_after_s=None,
+        spool_dir=spool_dir,
+        write_batch=write_batch,
+        rollup_compact_interval_s=compact_s,
+    )
     writer.start()
     producer = Producer(writer, max_rate, high_water=3 * writer.batch_size)
     task = asyncio.create_task(producer.run())
@@ -197,8 +227,19 @@ async def throughput(
     }
 
 
-async def freshness(url: str, seconds: float, rate: float) -> dict[str, Any]:
-    writer = LogWriter(writer_pool_factory(url, 2), stale_after_s=None)
+async def freshness(
+    url: str,
+    seconds: float,
+    rate: float,
+    write_batch: BatchWrite | None = None,
+    compact_s: float | None = 5.0,
+) -> dict[str, Any]:
+    writer = LogWriter(
+        writer_pool_factory(url, 2),
+        stale_after_s=None,
+        write_batch=write_batch,
+        rollup_compact_interval_s=compact_s,
+    )
     writer.start()
     producer = Producer(writer, rate, high_water=0)
     producer.track_finishes = True
@@ -232,6 +273,139 @@ async def freshness(url: str, seconds: float, rate: float) -> dict[str, Any]:
     }
 
 
+def roll_back_lock_free_migrations(url: str) -> int:
+    """Back to main's schema (the lock-free migrations undone, newest first)."""
+    undone = sorted(
+        path.name
+        for path in migrations_dir().glob("*.sql")
+        if path.name.startswith(LOCK_FREE_MIGRATIONS)
+    )
+    for _ in undone:
+        dbmate(url, "rollback")
+    return len(undone)
+
+
+@dataclass(frozen=True)
+class Writer:
+    name: str
+    write_batch: BatchWrite
+    main_schema: bool = False  # the lock-free migrations rolled back
+    rollups: bool = True
+
+    @property
+    def compact_s(self) -> float | None:
+        return 5.0 if self.rollups and not self.main_schema else None  # deltas to fold
+
+    @asynccontextmanager
+    async def database(self) -> AsyncIterator[str]:
+        async with scratch_database("elm_bench_ingest") as url:
+            if self.main_schema:
+                roll_back_lock_free_migrations(url)
+            if not self.rollups:
+                connection = await asyncpg.connect(url)
+                try:
+                    await connection.execute(DISABLE_ROLLUP_TRIGGERS)
+                finally:
+                    await connection.close()
+            yield url
+
+
+# The write path's rollup upkeep, left out (as bench.write_cost's variant does).
+DISABLE_ROLLUP_TRIGGERS = """
+ALTER TABLE execution_monitor.execution_logs DISABLE TRIGGER execution_logs_rollup_insert;
+ALTER TABLE execution_monitor.execution_logs DISABLE TRIGGER execution_logs_rollup_update;
+"""
+WRITERS = (
+    Writer("main", queries.log_batch_v4, main_schema=True),
+    Writer("locked", queries.log_batch_v4),
+    Writer("unlocked", queries.log_batch_v5),
+    Writer("no rollups", queries.log_batch_v5, rollups=False),
+)
+
+
+async def compare_locked(args: argparse.Namespace) -> None:
+    """Both phases for each writer of WRITERS, side by side: the throughput phase
+    `--rounds` times, the writers in turn within each round (so that the machine's
+    load weighs on all of them alike), then the freshness phase once each."""
+    runs: dict[str, list[dict[str, Any]]] = {writer.name: [] for writer in WRITERS}
+    fresh: dict[str, dict[str, Any]] = {}
+    for _ in range(args.rounds):
+        for writer in WRITERS:
+            async with writer.database() as url:
+                result = await throughput(
+                    url,
+                    args.seconds,
+                    args.max_rate,
+                    write_batch=writer.write_batch,
+                    compact_s=writer.compact_s,
+                )
+            runs[writer.name].append(result)
+    for writer in WRITERS:
+        async with writer.database() as url:
+            fresh[writer.name] = await freshness(
+                url, args.latency_seconds, args.rate, writer.write_batch, writer.compact_s
+            )
+    # The round with the median throughput stands for each writer.
+    results = {
+        name: (sorted(done, key=lambda r: r["exec_per_s_db"])[len(done) // 2], fresh[name])
+        for name, done in runs.items()
+    }
+    names = [writer.name for writer in WRITERS]
+    unlocked = results["unlocked"][0]["exec_per_s_db"]
+    upkeep = 1 - unlocked / results["no rollups"][0]["exec_per_s_db"]
+    print_table(
+        f"Ingest side by side, two writer connections ({args.rounds} rounds of"
+        f" {args.seconds:.0f} s per writer; medians)",
+        [
+            ("measure", *names, "target"),
+            (
+                "executions/s per round",
+                *(" ".join(f"{r['exec_per_s_db']:,.0f}" for r in runs[n]) for n in names),
+                "",
+            ),
+            (
+                "executions/s (rows finished in the DB)",
+                *(f"{results[n][0]['exec_per_s_db']:,.0f}" for n in names),
+                f">= {LOCK_FREE_TARGET:,} unlocked: "
+                + ("PASS" if unlocked >= LOCK_FREE_TARGET else "FAIL"),
+            ),
+            (
+                "log_batch call p50 (ms)",
+                *(f"{results[n][0]['write_ms_p50']:.1f}" for n in names),
+                "",
+            ),
+            (
+                "rows changed per run",
+                *(f"{results[n][0]['rows_per_run']:.3f}" for n in names),
+                "2",
+            ),
+            (
+                "dropped / failed-to-log / retries",
+                *(
+                    f"{results[n][0]['dropped']} / {results[n][0]['failed_to_log']}"
+                    f" / {results[n][0]['retries']}"
+                    for n in names
+                ),
+                "0 / 0 / -",
+            ),
+            (
+                f"finish -> committed p50 at {args.rate:,.0f} runs/s (ms)",
+                *(f"{results[n][1]['p50']:.1f}" for n in names),
+                "",
+            ),
+            (
+                f"finish -> committed p99 at {args.rate:,.0f} runs/s (ms)",
+                *(f"{results[n][1]['p99']:.1f}" for n in names),
+                f"< {LATENCY_TARGET_MS:.0f}",
+            ),
+        ],
+    )
+    print(
+        f"rollup upkeep: {upkeep:.0%} of the lock-free writer's ingest"
+        f" (1 - unlocked / no rollups; target < {ROLLUP_UPKEEP_TARGET:.0%})"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="throughput phase")
@@ -239,7 +413,16 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="freshness phase, runs/s")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--spool", action="store_true", help="phase 1 again with the spool")
+    parser.add_argument(
+        "--compare-locked",
+        action="store_true",
+        help="main's locked writer, today's locked one and the lock-free one, side by side",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="--compare-locked's rounds")
     args = parser.parse_args()
+    if args.compare_locked:
+        await compare_locked(args)
+        return
 
     async with scratch_database("elm_bench_ingest") as url:
         result = await throughput(url, args.seconds, args.max_rate)

@@ -36,6 +36,25 @@ COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching
 
 
 --
+-- Name: change_horizon(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.change_horizon() RETURNS xid8
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+SELECT least(
+    pg_snapshot_xmax(pg_current_snapshot()),
+    (SELECT min(x.xid)
+     FROM pg_snapshot_xip(pg_current_snapshot()) AS x(xid)
+     WHERE NOT EXISTS (SELECT FROM pg_stat_get_activity(NULL) AS a
+                       WHERE a.backend_xid = x.xid::xid
+                         AND a.datid <> (SELECT d.oid FROM pg_database AS d
+                                         WHERE d.datname = current_database()))));
+$$;
+
+
+--
 -- Name: check_hours(integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -119,6 +138,7 @@ $$;
 CREATE FUNCTION execution_monitor.close_stale_executions(p_older_than interval DEFAULT '01:00:00'::interval) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET plan_cache_mode TO 'force_custom_plan'
+    SET lock_timeout TO '2s'
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
@@ -130,9 +150,6 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
-    -- Same turn-taking as log_batch: change_seq grows in commit order.
-    PERFORM pg_advisory_xact_lock(hashtext('execution_logs_change_seq'));
-
     UPDATE execution_logs AS l
     SET status = 'failed',
         completed_at = now(),
@@ -142,7 +159,8 @@ BEGIN
         error_summary = format('Execution abandoned: still running and no sign of its '
                                'process for %s; it probably stopped before logging the '
                                'finish', p_older_than),
-        change_seq = nextval('execution_logs_change_seq')
+        change_seq = nextval('execution_logs_change_seq'),
+        change_xid = pg_current_xact_id()
     WHERE l.status = 'running'
       AND l.started_at < now() - p_older_than
       AND NOT EXISTS (SELECT 1 FROM execution_heartbeats AS h
@@ -155,6 +173,85 @@ BEGIN
        OR NOT EXISTS (SELECT 1 FROM execution_logs AS l
                       WHERE l.id = h.execution_id AND l.status = 'running');
     RETURN closed;
+END;
+$$;
+
+
+--
+-- Name: compact_rollups(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.compact_rollups() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET lock_timeout TO '2s'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+DECLARE
+    merged bigint := 0;
+    n bigint;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('execution_monitor.compact_rollups')) THEN
+        RETURN 0;
+    END IF;
+    WITH gone AS (DELETE FROM execution_rollups_hourly WHERE NOT compacted RETURNING *)
+    INSERT INTO execution_rollups_hourly AS t (hour, runs, completed, failed, partial, running, interrupted, input_tokens, output_tokens, total_tokens, compacted)
+    SELECT hour, sum(runs), sum(completed), sum(failed), sum(partial), sum(running), sum(interrupted), sum(input_tokens), sum(output_tokens), sum(total_tokens), true
+    FROM gone
+    GROUP BY hour
+    ORDER BY hour
+    ON CONFLICT (hour) WHERE compacted DO UPDATE
+        SET runs = t.runs + excluded.runs,
+            completed = t.completed + excluded.completed,
+            failed = t.failed + excluded.failed,
+            partial = t.partial + excluded.partial,
+            running = t.running + excluded.running,
+            interrupted = t.interrupted + excluded.interrupted,
+            input_tokens = t.input_tokens + excluded.input_tokens,
+            output_tokens = t.output_tokens + excluded.output_tokens,
+            total_tokens = t.total_tokens + excluded.total_tokens;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    merged := merged + n;
+
+    WITH gone AS (DELETE FROM execution_durations_hourly WHERE NOT compacted RETURNING *)
+    INSERT INTO execution_durations_hourly AS t (hour, bucket, runs, duration_ms_sum, compacted)
+    SELECT hour, bucket, sum(runs), sum(duration_ms_sum), true
+    FROM gone
+    GROUP BY hour, bucket
+    ORDER BY hour, bucket
+    ON CONFLICT (hour, bucket) WHERE compacted DO UPDATE
+        SET runs = t.runs + excluded.runs,
+            duration_ms_sum = t.duration_ms_sum + excluded.duration_ms_sum;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    merged := merged + n;
+
+    WITH gone AS (DELETE FROM node_rollups_hourly WHERE NOT compacted RETURNING *)
+    INSERT INTO node_rollups_hourly AS t (hour, node, attempts, failed_attempts, failed_runs, input_tokens, output_tokens, total_tokens, compacted)
+    SELECT hour, node, sum(attempts), sum(failed_attempts), sum(failed_runs), sum(input_tokens), sum(output_tokens), sum(total_tokens), true
+    FROM gone
+    GROUP BY hour, node
+    ORDER BY hour, node
+    ON CONFLICT (hour, node) WHERE compacted DO UPDATE
+        SET attempts = t.attempts + excluded.attempts,
+            failed_attempts = t.failed_attempts + excluded.failed_attempts,
+            failed_runs = t.failed_runs + excluded.failed_runs,
+            input_tokens = t.input_tokens + excluded.input_tokens,
+            output_tokens = t.output_tokens + excluded.output_tokens,
+            total_tokens = t.total_tokens + excluded.total_tokens;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    merged := merged + n;
+
+    WITH gone AS (DELETE FROM node_durations_hourly WHERE NOT compacted RETURNING *)
+    INSERT INTO node_durations_hourly AS t (hour, node, bucket, attempts, duration_ms_sum, compacted)
+    SELECT hour, node, bucket, sum(attempts), sum(duration_ms_sum), true
+    FROM gone
+    GROUP BY hour, node, bucket
+    ORDER BY hour, node, bucket
+    ON CONFLICT (hour, node, bucket) WHERE compacted DO UPDATE
+        SET attempts = t.attempts + excluded.attempts,
+            duration_ms_sum = t.duration_ms_sum + excluded.duration_ms_sum;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    merged := merged + n;
+    RETURN merged;
 END;
 $$;
 
@@ -793,6 +890,7 @@ CREATE TABLE execution_monitor.execution_logs (
     llm_calls integer,
     closed_stale_at timestamp with time zone,
     stale_close_replaced_at timestamp with time zone,
+    change_xid xid8 DEFAULT pg_current_xact_id(),
     CONSTRAINT execution_logs_status_check CHECK (((status)::text = ANY ('{running,completed,failed,partial,interrupted}'::text[])))
 )
 WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_analyze_scale_factor='0.02');
@@ -838,6 +936,25 @@ CREATE FUNCTION execution_monitor.executions_changed_since(p_change_seq bigint, 
    WHERE ((l.change_seq > executions_changed_since.p_change_seq) AND ((executions_changed_since.p_status IS NULL) OR ((l.status)::text = executions_changed_since.p_status)) AND ((executions_changed_since.p_user_id IS NULL) OR ((l.user_id)::text = executions_changed_since.p_user_id)) AND ((executions_changed_since.p_conversation_id IS NULL) OR ((l.conversation_id)::text = executions_changed_since.p_conversation_id)))
    ORDER BY l.change_seq
   LIMIT executions_changed_since.p_limit;
+END;
+
+
+--
+-- Name: executions_changed_since_v2(xid8, bigint, text, text, text, integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.executions_changed_since_v2(p_after_xid xid8, p_after_seq bigint, p_status text DEFAULT NULL::text, p_user_id text DEFAULT NULL::text, p_conversation_id text DEFAULT NULL::text, p_limit integer DEFAULT 1000) RETURNS TABLE(change_xid xid8, change_seq bigint, execution jsonb)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT COALESCE(l.change_xid, '0'::xid8) AS "coalesce",
+     l.change_seq,
+     execution_monitor.execution_summary_json(l.*) AS execution_summary_json
+    FROM execution_monitor.execution_logs l
+   WHERE ((ROW(COALESCE(l.change_xid, '0'::xid8), l.change_seq) > ROW(executions_changed_since_v2.p_after_xid, executions_changed_since_v2.p_after_seq)) AND (COALESCE(l.change_xid, '0'::xid8) < execution_monitor.change_horizon()) AND ((executions_changed_since_v2.p_status IS NULL) OR ((l.status)::text = executions_changed_since_v2.p_status)) AND ((executions_changed_since_v2.p_user_id IS NULL) OR ((l.user_id)::text = executions_changed_since_v2.p_user_id)) AND ((executions_changed_since_v2.p_conversation_id IS NULL) OR ((l.conversation_id)::text = executions_changed_since_v2.p_conversation_id)))
+   ORDER BY COALESCE(l.change_xid, '0'::xid8), l.change_seq
+  LIMIT executions_changed_since_v2.p_limit;
 END;
 
 
@@ -1116,6 +1233,33 @@ $$;
 CREATE FUNCTION execution_monitor.jsonb_number(p_value jsonb) RETURNS numeric
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN CASE jsonb_typeof(p_value) WHEN 'number'::text THEN (p_value)::numeric WHEN 'string'::text THEN CASE WHEN ((p_value #>> '{}'::text[]) ~ '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,4})?\s*$'::text) THEN ((p_value #>> '{}'::text[]))::numeric ELSE NULL::numeric END ELSE NULL::numeric END;
+
+
+--
+-- Name: latest_change_position(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.latest_change_position(OUT change_xid xid8, OUT change_seq bigint, OUT written_xid xid8, OUT written_seq bigint) RETURNS record
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    BEGIN ATOMIC
+ SELECT COALESCE(r.change_xid, '0'::xid8) AS "coalesce",
+     COALESCE(r.change_seq, (0)::bigint) AS "coalesce",
+     COALESCE(w.change_xid, '0'::xid8) AS "coalesce",
+     COALESCE(w.change_seq, (0)::bigint) AS "coalesce"
+    FROM ((( SELECT 1 AS "?column?") one
+      LEFT JOIN LATERAL ( SELECT COALESCE(l.change_xid, '0'::xid8) AS change_xid,
+             l.change_seq
+            FROM execution_monitor.execution_logs l
+           WHERE (COALESCE(l.change_xid, '0'::xid8) < execution_monitor.change_horizon())
+           ORDER BY COALESCE(l.change_xid, '0'::xid8) DESC, l.change_seq DESC
+          LIMIT 1) r ON (true))
+      LEFT JOIN LATERAL ( SELECT COALESCE(l.change_xid, '0'::xid8) AS change_xid,
+             l.change_seq
+            FROM execution_monitor.execution_logs l
+           ORDER BY COALESCE(l.change_xid, '0'::xid8) DESC, l.change_seq DESC
+          LIMIT 1) w ON (true));
+END;
 
 
 --
@@ -1839,6 +1983,174 @@ $$;
 
 
 --
+-- Name: log_batch_v5(jsonb); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.log_batch_v5(p_events jsonb, OUT written integer, OUT replaced_stale integer) RETURNS record
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET plan_cache_mode TO 'force_custom_plan'
+    SET lock_timeout TO '2s'
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+DECLARE
+    p_ids text[];
+    p_conversation_ids text[];
+    p_user_ids text[];
+    p_request_messages text[];
+    p_started_at double precision[];
+    p_statuses text[];
+    p_completed_at double precision[];
+    p_response_messages text[];
+    p_execution_traces jsonb[];
+    p_failed_nodes jsonb[];
+    p_error_summaries text[];
+    p_inputs jsonb[];
+    p_input_tokens integer[];
+    p_output_tokens integer[];
+    p_total_tokens integer[];
+    p_llm_calls integer[];
+    bad_event bigint;
+    bad record;
+    v_status text;
+BEGIN
+    IF p_events IS NULL OR jsonb_typeof(p_events) <> 'array' THEN
+        RAISE EXCEPTION 'log_batch_v5: the events must be a JSON array, got %',
+            coalesce(jsonb_typeof(p_events), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT t.ord INTO bad_event
+    FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(e, ord)
+    WHERE jsonb_typeof(t.e) <> 'array' OR jsonb_array_length(t.e) <> 16
+    ORDER BY t.ord
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'log_batch_v5: event % of % is not an array of 16 values',
+            bad_event, jsonb_array_length(p_events)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    SELECT coalesce(array_agg(e ->> 0 ORDER BY ord), '{}'),
+           coalesce(array_agg(e ->> 1 ORDER BY ord), '{}'),
+           coalesce(array_agg(e ->> 2 ORDER BY ord), '{}'),
+           coalesce(array_agg(e ->> 3 ORDER BY ord), '{}'),
+           coalesce(array_agg((e ->> 4)::double precision ORDER BY ord), '{}'),
+           coalesce(array_agg(e ->> 5 ORDER BY ord), '{}'),
+           coalesce(array_agg((e ->> 6)::double precision ORDER BY ord), '{}'),
+           coalesce(array_agg(e ->> 7 ORDER BY ord), '{}'),
+           coalesce(array_agg(nullif(e -> 8, 'null') ORDER BY ord), '{}'),
+           coalesce(array_agg(nullif(e -> 9, 'null') ORDER BY ord), '{}'),
+           coalesce(array_agg(e ->> 10 ORDER BY ord), '{}'),
+           coalesce(array_agg(nullif(e -> 11, 'null') ORDER BY ord), '{}'),
+           coalesce(array_agg((e ->> 12)::integer ORDER BY ord), '{}'),
+           coalesce(array_agg((e ->> 13)::integer ORDER BY ord), '{}'),
+           coalesce(array_agg((e ->> 14)::integer ORDER BY ord), '{}'),
+           coalesce(array_agg((e ->> 15)::integer ORDER BY ord), '{}')
+    INTO p_ids, p_conversation_ids, p_user_ids, p_request_messages, p_started_at, p_statuses,
+         p_completed_at, p_response_messages, p_execution_traces, p_failed_nodes,
+         p_error_summaries, p_inputs, p_input_tokens, p_output_tokens, p_total_tokens,
+         p_llm_calls
+    FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(e, ord);
+
+    SELECT e.ord, e.id,
+           CASE WHEN e.id IS NULL THEN 'no id'
+                WHEN e.user_id IS NULL THEN 'no user_id'
+                WHEN e.request_message IS NULL THEN 'no request_message'
+                WHEN e.status IS NULL THEN 'no status'
+                WHEN e.started_at IS NULL THEN 'no started_at'
+                WHEN e.started_at IN ('NaN', 'Infinity', '-Infinity') THEN 'started_at not finite'
+                WHEN e.status <> 'running' AND e.completed_at IS NULL
+                    THEN 'a finish (' || e.status || ') with no completed_at'
+                WHEN e.completed_at IN ('NaN', 'Infinity', '-Infinity')
+                    THEN 'completed_at not finite'
+           END AS problem
+    INTO bad
+    FROM unnest(p_ids, p_user_ids, p_request_messages, p_statuses, p_started_at,
+                p_completed_at) WITH ORDINALITY
+         AS e(id, user_id, request_message, status, started_at, completed_at, ord)
+    WHERE e.id IS NULL OR e.user_id IS NULL OR e.request_message IS NULL
+       OR e.status IS NULL OR e.started_at IS NULL
+       OR e.started_at IN ('NaN', 'Infinity', '-Infinity')
+       OR (e.status <> 'running' AND e.completed_at IS NULL)
+       OR e.completed_at IN ('NaN', 'Infinity', '-Infinity')
+    ORDER BY e.ord
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'log_batch_v5: event % of % (id %): %',
+            bad.ord, cardinality(p_ids), coalesce(bad.id, 'NULL'), bad.problem
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    FOR v_status IN SELECT DISTINCT s FROM unnest(p_statuses) AS s LOOP
+        PERFORM check_status(v_status);  -- the one list of statuses (and the table's check)
+    END LOOP;
+
+    INSERT INTO conversations (id, user_id)
+    SELECT DISTINCT ON (c.id) c.id, c.user_id
+    FROM unnest(p_conversation_ids, p_user_ids) AS c(id, user_id)
+    WHERE c.id IS NOT NULL
+    ORDER BY c.id
+    ON CONFLICT (id) DO NOTHING;
+
+    WITH events AS (
+        SELECT *
+        FROM unnest(p_ids, p_conversation_ids, p_user_ids, p_request_messages, p_started_at,
+                    p_statuses, p_completed_at, p_response_messages, p_execution_traces,
+                    p_failed_nodes, p_error_summaries, p_inputs, p_input_tokens,
+                    p_output_tokens, p_total_tokens, p_llm_calls)
+             WITH ORDINALITY
+             AS e(id, conversation_id, user_id, request_message, started_at, status,
+                  completed_at, response_message, execution_trace, failed_nodes,
+                  error_summary, input, input_tokens, output_tokens, total_tokens, llm_calls,
+                  ord)
+    ),
+    one_per_run AS (
+        -- A finish carries everything its start does, so it wins.
+        SELECT DISTINCT ON (id) *
+        FROM events
+        ORDER BY id, (status <> 'running') DESC, ord DESC
+    ),
+    changed AS (
+        INSERT INTO execution_logs AS l (
+            id, conversation_id, user_id, request_message, status, started_at, completed_at,
+            total_duration_ms, response_message, execution_trace, failed_nodes, error_summary,
+            input, input_tokens, output_tokens, total_tokens, llm_calls)
+        SELECT id, conversation_id, user_id, request_message, status,
+               to_timestamp(started_at), to_timestamp(completed_at),
+               CASE WHEN completed_at IS NOT NULL
+                    THEN greatest(0, round((completed_at - started_at) * 1000))::integer END,
+               response_message, execution_trace, coalesce(failed_nodes, '[]'::jsonb),
+               error_summary, input, input_tokens, output_tokens, total_tokens, llm_calls
+        FROM one_per_run
+        ORDER BY id  -- the same lock order in every batch: concurrent writers cannot deadlock
+        ON CONFLICT (id) DO UPDATE
+            SET status = excluded.status,
+                completed_at = excluded.completed_at,
+                total_duration_ms = excluded.total_duration_ms,
+                response_message = excluded.response_message,
+                execution_trace = excluded.execution_trace,
+                failed_nodes = excluded.failed_nodes,
+                error_summary = excluded.error_summary,
+                input = coalesce(excluded.input, l.input),
+                input_tokens = excluded.input_tokens,
+                output_tokens = excluded.output_tokens,
+                total_tokens = excluded.total_tokens,
+                llm_calls = excluded.llm_calls,
+                stale_close_replaced_at = CASE WHEN l.status = 'running'
+                                               THEN l.stale_close_replaced_at ELSE now() END,
+                change_seq = nextval('execution_logs_change_seq'),
+                change_xid = pg_current_xact_id()
+            WHERE excluded.status <> 'running'
+              AND (l.status = 'running'
+                   OR (l.closed_stale_at IS NOT NULL AND l.stale_close_replaced_at IS NULL))
+        RETURNING l.stale_close_replaced_at = now() AS replaced
+    )
+    SELECT count(*)::integer, (count(*) FILTER (WHERE replaced))::integer
+    INTO written, replaced_stale
+    FROM changed;
+END;
+$$;
+
+
+--
 -- Name: log_finish(text, text, text, text, timestamp with time zone, text, jsonb, jsonb, text, text, timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -1852,13 +2164,12 @@ BEGIN
                         'interrupted, got %', coalesce(p_status, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    RETURN (log_batch_v3(
-        ARRAY[p_id], ARRAY[p_conversation_id], ARRAY[p_user_id], ARRAY[p_request_message],
-        ARRAY[extract(epoch FROM p_started_at)::double precision], ARRAY[p_status],
-        ARRAY[extract(epoch FROM p_completed_at)::double precision], ARRAY[p_response_message],
-        ARRAY[p_execution_trace], ARRAY[p_failed_nodes], ARRAY[p_error_summary],
-        ARRAY[NULL::jsonb], ARRAY[NULL::integer], ARRAY[NULL::integer], ARRAY[NULL::integer],
-        ARRAY[NULL::integer])).written;
+    RETURN (log_batch_v5(jsonb_build_array(jsonb_build_array(
+        p_id, p_conversation_id, p_user_id, p_request_message,
+        extract(epoch FROM p_started_at)::double precision, p_status,
+        extract(epoch FROM p_completed_at)::double precision, p_response_message,
+        p_execution_trace, p_failed_nodes, p_error_summary, NULL, NULL, NULL, NULL,
+        NULL)))).written;
 END;
 $$;
 
@@ -1870,7 +2181,7 @@ $$;
 CREATE FUNCTION execution_monitor.log_start(p_id text, p_user_id text, p_request_message text, p_conversation_id text DEFAULT NULL::text, p_started_at timestamp with time zone DEFAULT now()) RETURNS integer
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
-    RETURN (execution_monitor.log_batch_v3(ARRAY[p_id], ARRAY[p_conversation_id], ARRAY[p_user_id], ARRAY[p_request_message], ARRAY[(EXTRACT(epoch FROM p_started_at))::double precision], ARRAY['running'::text], ARRAY[NULL::double precision], ARRAY[NULL::text], ARRAY[NULL::jsonb], ARRAY[NULL::jsonb], ARRAY[NULL::text], ARRAY[NULL::jsonb], ARRAY[NULL::integer], ARRAY[NULL::integer], ARRAY[NULL::integer], ARRAY[NULL::integer])).written;
+    RETURN (execution_monitor.log_batch_v5(jsonb_build_array(jsonb_build_array(p_id, p_conversation_id, p_user_id, p_request_message, (EXTRACT(epoch FROM p_started_at))::double precision, 'running', NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown)))).written;
 
 
 --
@@ -2116,7 +2427,7 @@ BEGIN
                   total_tokens, trace, failed)
     ),
     runs AS (
-        INSERT INTO execution_rollups_hourly AS t (
+        INSERT INTO execution_rollups_hourly (
             hour, runs, completed, failed, partial, running, interrupted, input_tokens,
             output_tokens, total_tokens)
         SELECT hour, sum(sign),
@@ -2131,28 +2442,15 @@ BEGIN
         FROM r
         GROUP BY hour
         ORDER BY hour
-        ON CONFLICT (hour) DO UPDATE
-            SET runs = t.runs + excluded.runs,
-                completed = t.completed + excluded.completed,
-                failed = t.failed + excluded.failed,
-                partial = t.partial + excluded.partial,
-                running = t.running + excluded.running,
-                interrupted = t.interrupted + excluded.interrupted,
-                input_tokens = t.input_tokens + excluded.input_tokens,
-                output_tokens = t.output_tokens + excluded.output_tokens,
-                total_tokens = t.total_tokens + excluded.total_tokens
     ),
     run_durations AS (
-        INSERT INTO execution_durations_hourly AS t (hour, bucket, runs, duration_ms_sum)
+        INSERT INTO execution_durations_hourly (hour, bucket, runs, duration_ms_sum)
         SELECT hour, duration_bucket(duration), sum(sign), sum(sign * duration::bigint)
         FROM r
         WHERE duration IS NOT NULL
         GROUP BY 1, 2
         HAVING sum(sign) <> 0
         ORDER BY 1, 2
-        ON CONFLICT (hour, bucket) DO UPDATE
-            SET runs = t.runs + excluded.runs,
-                duration_ms_sum = t.duration_ms_sum + excluded.duration_ms_sum
     ),
     entries AS MATERIALIZED (
         SELECT r.sign, r.hour, e.*
@@ -2175,7 +2473,7 @@ BEGIN
         WHERE r.status IN ('failed', 'partial') AND jsonb_typeof(r.failed) = 'array'
     ),
     nodes AS (
-        INSERT INTO node_rollups_hourly AS t (
+        INSERT INTO node_rollups_hourly (
             hour, node, attempts, failed_attempts, failed_runs, input_tokens, output_tokens,
             total_tokens)
         SELECT hour, node, sum(attempts), sum(failed_attempts), sum(failed_runs),
@@ -2183,24 +2481,14 @@ BEGIN
         FROM node_counts
         GROUP BY hour, node
         ORDER BY hour, node
-        ON CONFLICT (hour, node) DO UPDATE
-            SET attempts = t.attempts + excluded.attempts,
-                failed_attempts = t.failed_attempts + excluded.failed_attempts,
-                failed_runs = t.failed_runs + excluded.failed_runs,
-                input_tokens = t.input_tokens + excluded.input_tokens,
-                output_tokens = t.output_tokens + excluded.output_tokens,
-                total_tokens = t.total_tokens + excluded.total_tokens
     )
-    INSERT INTO node_durations_hourly AS t (hour, node, bucket, attempts, duration_ms_sum)
+    INSERT INTO node_durations_hourly (hour, node, bucket, attempts, duration_ms_sum)
     SELECT hour, node, duration_bucket(duration_ms), sum(sign), sum(sign * duration_ms)
     FROM entries
     WHERE duration_ms IS NOT NULL
     GROUP BY 1, 2, 3
     HAVING sum(sign) <> 0
-    ORDER BY 1, 2, 3
-    ON CONFLICT (hour, node, bucket) DO UPDATE
-        SET attempts = t.attempts + excluded.attempts,
-            duration_ms_sum = t.duration_ms_sum + excluded.duration_ms_sum;
+    ORDER BY 1, 2, 3;
     RETURN coalesce(cardinality(p_signs), 0);
 END;
 $$;
@@ -2268,6 +2556,21 @@ BEGIN
         until_hi := u.raw_until;
         until_sign := -u.raw_sign;
     END IF;
+END;
+$$;
+
+
+--
+-- Name: tg_execution_logs__change_xid(); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.tg_execution_logs__change_xid() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+BEGIN
+    NEW.change_xid := pg_current_xact_id();
+    RETURN NEW;
 END;
 $$;
 
@@ -2537,7 +2840,8 @@ CREATE TABLE execution_monitor.execution_durations_hourly (
     hour timestamp with time zone NOT NULL,
     bucket smallint NOT NULL,
     runs bigint DEFAULT 0 NOT NULL,
-    duration_ms_sum bigint DEFAULT 0 NOT NULL
+    duration_ms_sum bigint DEFAULT 0 NOT NULL,
+    compacted boolean DEFAULT false NOT NULL
 );
 
 
@@ -2584,7 +2888,8 @@ CREATE TABLE execution_monitor.execution_rollups_hourly (
     interrupted bigint DEFAULT 0 NOT NULL,
     input_tokens bigint DEFAULT 0 NOT NULL,
     output_tokens bigint DEFAULT 0 NOT NULL,
-    total_tokens bigint DEFAULT 0 NOT NULL
+    total_tokens bigint DEFAULT 0 NOT NULL,
+    compacted boolean DEFAULT false NOT NULL
 );
 
 
@@ -2627,7 +2932,8 @@ CREATE TABLE execution_monitor.node_durations_hourly (
     node text,
     bucket smallint NOT NULL,
     attempts bigint DEFAULT 0 NOT NULL,
-    duration_ms_sum numeric DEFAULT 0 NOT NULL
+    duration_ms_sum numeric DEFAULT 0 NOT NULL,
+    compacted boolean DEFAULT false NOT NULL
 );
 
 
@@ -2659,7 +2965,8 @@ CREATE TABLE execution_monitor.node_rollups_hourly (
     failed_runs bigint DEFAULT 0 NOT NULL,
     input_tokens numeric DEFAULT 0 NOT NULL,
     output_tokens numeric DEFAULT 0 NOT NULL,
-    total_tokens numeric DEFAULT 0 NOT NULL
+    total_tokens numeric DEFAULT 0 NOT NULL,
+    compacted boolean DEFAULT false NOT NULL
 );
 
 
@@ -2726,14 +3033,6 @@ ALTER TABLE ONLY execution_monitor.conversations
 
 
 --
--- Name: execution_durations_hourly execution_durations_hourly_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
---
-
-ALTER TABLE ONLY execution_monitor.execution_durations_hourly
-    ADD CONSTRAINT execution_durations_hourly_pkey PRIMARY KEY (hour, bucket);
-
-
---
 -- Name: execution_heartbeats execution_heartbeats_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
 --
 
@@ -2750,30 +3049,6 @@ ALTER TABLE ONLY execution_monitor.execution_logs
 
 
 --
--- Name: execution_rollups_hourly execution_rollups_hourly_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
---
-
-ALTER TABLE ONLY execution_monitor.execution_rollups_hourly
-    ADD CONSTRAINT execution_rollups_hourly_pkey PRIMARY KEY (hour);
-
-
---
--- Name: node_durations_hourly node_durations_hourly_key; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
---
-
-ALTER TABLE ONLY execution_monitor.node_durations_hourly
-    ADD CONSTRAINT node_durations_hourly_key UNIQUE NULLS NOT DISTINCT (hour, node, bucket);
-
-
---
--- Name: node_rollups_hourly node_rollups_hourly_key; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
---
-
-ALTER TABLE ONLY execution_monitor.node_rollups_hourly
-    ADD CONSTRAINT node_rollups_hourly_key UNIQUE NULLS NOT DISTINCT (hour, node);
-
-
---
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
 --
 
@@ -2782,10 +3057,59 @@ ALTER TABLE ONLY execution_monitor.schema_migrations
 
 
 --
+-- Name: execution_durations_hourly_compacted; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE UNIQUE INDEX execution_durations_hourly_compacted ON execution_monitor.execution_durations_hourly USING btree (hour, bucket) WHERE compacted;
+
+
+--
+-- Name: execution_durations_hourly_deltas; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_durations_hourly_deltas ON execution_monitor.execution_durations_hourly USING btree (hour) WHERE (NOT compacted);
+
+
+--
+-- Name: execution_durations_hourly_hour; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_durations_hourly_hour ON execution_monitor.execution_durations_hourly USING btree (hour);
+
+
+--
+-- Name: execution_rollups_hourly_compacted; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE UNIQUE INDEX execution_rollups_hourly_compacted ON execution_monitor.execution_rollups_hourly USING btree (hour) WHERE compacted;
+
+
+--
+-- Name: execution_rollups_hourly_deltas; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_rollups_hourly_deltas ON execution_monitor.execution_rollups_hourly USING btree (hour) WHERE (NOT compacted);
+
+
+--
+-- Name: execution_rollups_hourly_hour; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_rollups_hourly_hour ON execution_monitor.execution_rollups_hourly USING btree (hour);
+
+
+--
 -- Name: idx_execution_change_seq; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
 CREATE INDEX idx_execution_change_seq ON execution_monitor.execution_logs USING btree (change_seq);
+
+
+--
+-- Name: idx_execution_change_xid_seq; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_change_xid_seq ON execution_monitor.execution_logs USING btree (COALESCE(change_xid, '0'::xid8), change_seq);
 
 
 --
@@ -2835,6 +3159,55 @@ CREATE INDEX idx_execution_user_date ON execution_monitor.execution_logs USING b
 --
 
 CREATE INDEX idx_execution_user_prefix ON execution_monitor.execution_logs USING btree (user_id varchar_pattern_ops, started_at);
+
+
+--
+-- Name: node_durations_hourly_compacted; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE UNIQUE INDEX node_durations_hourly_compacted ON execution_monitor.node_durations_hourly USING btree (hour, node, bucket) NULLS NOT DISTINCT WHERE compacted;
+
+
+--
+-- Name: node_durations_hourly_deltas; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX node_durations_hourly_deltas ON execution_monitor.node_durations_hourly USING btree (hour) WHERE (NOT compacted);
+
+
+--
+-- Name: node_durations_hourly_hour; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX node_durations_hourly_hour ON execution_monitor.node_durations_hourly USING btree (hour);
+
+
+--
+-- Name: node_rollups_hourly_compacted; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE UNIQUE INDEX node_rollups_hourly_compacted ON execution_monitor.node_rollups_hourly USING btree (hour, node) NULLS NOT DISTINCT WHERE compacted;
+
+
+--
+-- Name: node_rollups_hourly_deltas; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX node_rollups_hourly_deltas ON execution_monitor.node_rollups_hourly USING btree (hour) WHERE (NOT compacted);
+
+
+--
+-- Name: node_rollups_hourly_hour; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX node_rollups_hourly_hour ON execution_monitor.node_rollups_hourly USING btree (hour);
+
+
+--
+-- Name: execution_logs execution_logs_change_xid; Type: TRIGGER; Schema: execution_monitor; Owner: -
+--
+
+CREATE TRIGGER execution_logs_change_xid BEFORE UPDATE ON execution_monitor.execution_logs FOR EACH ROW WHEN (((new.change_seq IS DISTINCT FROM old.change_seq) AND (NOT (new.change_xid IS DISTINCT FROM old.change_xid)))) EXECUTE FUNCTION execution_monitor.tg_execution_logs__change_xid();
 
 
 --
@@ -2939,4 +3312,10 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261205000100'),
     ('20261205000101'),
     ('20261205000102'),
-    ('20261205000103');
+    ('20261205000103'),
+    ('20261207000100'),
+    ('20261207000101'),
+    ('20261207000102'),
+    ('20261207000103'),
+    ('20261207000104'),
+    ('20261207000105');

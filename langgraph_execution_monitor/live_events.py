@@ -3,11 +3,18 @@ stream client through a bounded queue per client.
 
 PostgreSQL announces changed executions on `execution_events` (see the notify
 migration). A notification only says "something changed": the fan-out then
-reads every change after the last one it delivered (`executions_changed_since`,
+reads every change after the last one it delivered (`executions_changed_since_v2`,
 the same query a resuming client's replay uses), in change order, over its own
 small pool. So a fetch that fails is retried from the same place (delayed,
 never lost), a reconnect catches up by the same path, and nothing between
 notification and fetch can grow without bound (a flag, not a list of ids).
+
+The change order is (writing transaction id, change_seq), read only below the
+change horizon: every transaction that could still add a change before it has
+ended (migration 20261207000101). Writers do not take turns, and a change that
+commits late still sorts after every change already delivered, so a cursor (an
+event id, `xid:seq`) is exact. `parse_event_id` also takes the integer ids of
+the releases whose writers took a global lock (see there).
 
 Each subscriber has a bounded queue; one that falls too far behind is dropped
 (its stream ends with a `dropped` event and its connection is closed; it
@@ -30,10 +37,45 @@ import orjson
 from sse_starlette import ServerSentEvent
 
 from langgraph_execution_monitor.storage import queries
+from langgraph_execution_monitor.storage.queries import ChangePosition
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "execution_events"
+
+EVENT_ID_MAX = 2**63 - 1  # a bigint, and an xid8 well beyond any server's
+
+
+def event_id(position: ChangePosition) -> str:
+    """A change's SSE event id: `xid:seq`."""
+    return f"{position.xid}:{position.seq}"
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a client resumes (its Last-Event-ID, parsed). `legacy`: an integer
+    id of a release whose writers took a global lock, so that change_seq alone
+    was the commit order. Those changes keep transaction id 0 (migration
+    20261207000100) and every later change sorts after them, so (0, N) is exact
+    for them. An integer id an old server gave during a rolling deploy for a
+    newer change may replay changes the client had (at least once, never lost)."""
+
+    after: ChangePosition
+    legacy: bool = False
+
+
+def parse_event_id(text: str) -> Resume:
+    """`xid:seq`, or a legacy integer; ValueError for anything else."""
+    xid_text, sep, seq_text = text.strip().partition(":")
+    parts = [xid_text, seq_text] if sep else [xid_text]
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        raise ValueError("an event id is `xid:seq` (or an integer of an older release)")
+    numbers = [int(part) for part in parts]
+    if any(number > EVENT_ID_MAX for number in numbers):
+        raise ValueError(f"an event id's numbers are at most {EVENT_ID_MAX}")
+    if sep:
+        return Resume(ChangePosition(numbers[0], numbers[1]))
+    return Resume(ChangePosition(0, numbers[0]), legacy=True)
 
 
 @dataclass(frozen=True)
@@ -55,12 +97,14 @@ class StreamFilters:
 
 @dataclass(frozen=True)
 class ExecutionChange:
-    change_seq: int
+    position: ChangePosition
     data: str  # the listing row as JSON text, sent as is
 
     def encode(self) -> bytes:
-        """As one Server-Sent Event (`event: execution`, id = change_seq)."""
-        return ServerSentEvent(data=self.data, event="execution", id=str(self.change_seq)).encode()
+        """As one Server-Sent Event (`event: execution`, id = `xid:seq`)."""
+        return ServerSentEvent(
+            data=self.data, event="execution", id=event_id(self.position)
+        ).encode()
 
 
 @dataclass(frozen=True)
@@ -69,7 +113,7 @@ class ChangeBatch:
     once for every subscriber with the same filters (fan-out cost is then one
     queue put and one socket write per subscriber and batch, not per event)."""
 
-    changes: tuple[ExecutionChange, ...]  # in change_seq order
+    changes: tuple[ExecutionChange, ...]  # in change order
     encoded: bytes
 
     @classmethod
@@ -123,7 +167,7 @@ class ReplayPlan:
     to `latest`, after which only live changes follow."""
 
     reset: bool
-    after: int
+    after: ChangePosition
     reason: str | None = None
 
 
@@ -175,8 +219,12 @@ class ExecutionBroadcaster:
         replay_max_changes: int = 10_000,
         replay_max_age_s: float = 24 * 3600.0,
         statement_timeout_s: float = 5.0,
+        held_back_min_s: float = 0.02,
+        held_back_max_s: float = 0.5,
     ) -> None:
         self.database_url = database_url
+        self.held_back_min_s = held_back_min_s
+        self.held_back_max_s = held_back_max_s
         self._pool_factory = pool_factory or fan_out_pool_factory(
             database_url, statement_timeout_s=statement_timeout_s
         )
@@ -194,7 +242,12 @@ class ExecutionBroadcaster:
         # "Something changed since the cursor": all a notification leaves
         # behind, so nothing queues up between the listener and the fetch.
         self._changed = asyncio.Event()
-        self._cursor: int | None = None  # last change_seq delivered; None until known
+        # Committed changes the horizon still holds back (a transaction that began
+        # before them is running): no notification may come when it ends (it need
+        # not write executions), so the fan-out looks again after this delay,
+        # doubled while nothing moves, up to `held_back_max_s`.
+        self._held_back_s: float | None = None
+        self._cursor: ChangePosition | None = None  # the last change delivered, once known
         self._connection: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._lost = asyncio.Event()
@@ -214,8 +267,8 @@ class ExecutionBroadcaster:
         return len(self._subscribers)
 
     @property
-    def cursor(self) -> int | None:
-        """The last change_seq fanned out (None before the first connection)."""
+    def cursor(self) -> ChangePosition | None:
+        """The last change fanned out (None before the first connection)."""
         return self._cursor
 
     def _offer(self, subscriber: Subscriber, item: ChangeBatch | ListenerState) -> None:
@@ -303,11 +356,15 @@ class ExecutionBroadcaster:
     # -- reading changes: one path for live delivery and for resume -------
 
     async def changes_since(
-        self, after: int, filters: StreamFilters | None = None, *, limit: int | None = None
-    ) -> list[tuple[int, str]]:
-        """Changes after change_seq `after`, in change order, at most `limit`."""
+        self,
+        after: ChangePosition,
+        filters: StreamFilters | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[tuple[ChangePosition, str]]:
+        """Changes after `after`, in change order, at most `limit`."""
         filters = filters or StreamFilters()
-        return await queries.executions_changed_since(
+        return await queries.executions_changed_since_v2(
             await self.pool(),
             after,
             status=filters.status,
@@ -316,13 +373,22 @@ class ExecutionBroadcaster:
             limit=limit or self.fetch_page,
         )
 
-    async def plan_replay(self, after: int) -> ReplayPlan:
-        """Replay from `after`, or reset when that is too much to replay."""
-        latest = await queries.latest_change_seq(await self.pool())
+    async def plan_replay(self, resume: Resume) -> ReplayPlan:
+        """Replay from `resume`, or reset when that is too much to replay."""
+        pool = await self.pool()
+        latest, written = await queries.latest_change_position(pool)
+        after = resume.after
+        if resume.legacy:
+            # change_seq alone: past the newest one, the id was never given here.
+            unknown = after.seq > await queries.latest_change_seq(pool)
+        else:
+            unknown = after > written
         reason: str | None = None
-        if after > latest:
+        if unknown:
             reason = "unknown event id (newer than this database's changes)"
-        elif latest - after > self.replay_max_changes:
+        # change_seq counts changes in the order they were written: the distance
+        # between two of them is about the number of changes in between.
+        elif latest.seq - after.seq > self.replay_max_changes:
             reason = f"more than {self.replay_max_changes} changes to replay"
         else:
             oldest = await self.changes_since(after, limit=1)
@@ -366,7 +432,7 @@ class ExecutionBroadcaster:
         await connection.add_listener(CHANNEL, self._on_notification)
         self._connection = connection
         if self._cursor is None:
-            self._cursor = await queries.latest_change_seq(connection)
+            self._cursor = (await queries.latest_change_position(connection))[0]
         # What changed while nobody listened (after a reconnect) is read by
         # the fan-out from its cursor, like any other change.
         self._changed.set()
@@ -394,7 +460,11 @@ class ExecutionBroadcaster:
     async def _fetch_forever(self) -> None:
         attempt = 0
         while True:
-            await self._changed.wait()
+            if self._held_back_s is None:
+                await self._changed.wait()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), self._held_back_s)
             self._changed.clear()
             if self._cursor is None:
                 continue  # set, with the flag, once the listener connects
@@ -418,13 +488,21 @@ class ExecutionBroadcaster:
             attempt = 0
 
     async def _deliver_changes(self) -> None:
+        began_at = self._cursor
         while True:
             assert self._cursor is not None
             changes = await self.changes_since(self._cursor)
             self.stats.fetches += 1
             self._broadcast(changes)
             if len(changes) < self.fetch_page:
-                return
+                break
+        _, written = await queries.latest_change_position(await self.pool())
+        if written <= self._cursor:
+            self._held_back_s = None
+        elif self._held_back_s is None or self._cursor != began_at:
+            self._held_back_s = self.held_back_min_s
+        else:
+            self._held_back_s = min(self.held_back_max_s, 2 * self._held_back_s)
 
     async def _drop_pool_after(self, error: Exception) -> None:
         """After a connection-level failure, start the next try on a fresh pool."""
@@ -437,18 +515,18 @@ class ExecutionBroadcaster:
         if pool is not None:
             pool.terminate()
 
-    def _broadcast(self, changes: list[tuple[int, str]]) -> None:
+    def _broadcast(self, changes: list[tuple[ChangePosition, str]]) -> None:
         fresh: list[tuple[ExecutionChange, dict[str, Any]]] = []
-        for seq, data in changes:
-            if self._cursor is not None and seq <= self._cursor:
+        for position, data in changes:
+            if self._cursor is not None and position <= self._cursor:
                 continue
-            self._cursor = seq
+            self._cursor = position
             try:
                 execution = orjson.loads(data)
             except orjson.JSONDecodeError:
                 self.stats.bad_rows += 1
                 continue
-            fresh.append((ExecutionChange(seq, data), execution))
+            fresh.append((ExecutionChange(position, data), execution))
         if not fresh:
             return
         self.stats.changes_broadcast += len(fresh)

@@ -4,11 +4,14 @@ The hot path calls `enqueue`, which only appends to a bounded in-memory buffer
 (bounded by count and by bytes, counting events not yet written; past it,
 events are dropped and counted). A task owned by the app's lifespan takes
 batches (as soon as `batch_size` events wait, else every `flush_interval_s`),
-turns each event into a row of `log_batch_v4` (`rows.py`: cleaning text,
+turns each event into a row of `log_batch_v5` (`rows.py`: cleaning text,
 truncating, serialising the trace; in slices, so the event loop is never held
 long) and writes the batch in one round trip per connection:
 rows are sharded by execution id over the writer's own small pool, so a run's
-start and finish always go through the same connection.
+start and finish always go through the same connection. The connections write
+side by side: `log_batch_v5` takes no global lock (readers order changes by
+transaction id instead), and gives up on a row lock after 2 s (lock_not_available,
+retried as transient) rather than wait behind a session that holds a run.
 
 Faults, and what they cost (errors are classified in `write_errors.py`):
 - Transient errors (database down, restarting, out of connections, a
@@ -118,6 +121,8 @@ class WriterStats:
     stale_replaced: int = 0  # stale closes a real finish replaced
     heartbeats: int = 0  # heartbeat calls that succeeded
     heartbeat_errors: int = 0
+    compactions: int = 0  # compact_rollups calls that succeeded
+    compaction_errors: int = 0
     replayed: int = 0  # rows of gone writers' spools taken into flight (then written)
     spooled_at_shutdown: int = 0  # left unwritten at shutdown, kept in the spool
     spool_errors: int = 0  # failed spool writes (the batch is still sent)
@@ -141,6 +146,10 @@ SHARD_MIN_ROWS = 200
 
 
 PoolFactory = Callable[[], Awaitable[asyncpg.Pool]]
+# A batch write: the events as `rows_to_json` encodes them -> (rows changed, stale
+# closes replaced). By default `queries.log_batch_v5`; the benchmark passes v4 (the
+# previous releases' path, with the global lock).
+BatchWrite = Callable[[asyncpg.Pool, str], Awaitable[tuple[int, int]]]
 
 
 class LogWriter:
@@ -162,11 +171,14 @@ class LogWriter:
         stale_after_s: float | None = 3600.0,
         stale_check_interval_s: float = 60.0,
         heartbeat_interval_s: float | None = None,
+        rollup_compact_interval_s: float | None = 5.0,
         connections: int = 2,
         owns_pool: bool = True,
         spool_dir: Path | str | None = None,
+        write_batch: BatchWrite | None = None,
     ) -> None:
         self._pool_factory = pool_factory
+        self._write_batch = write_batch
         # False for a pool the application lent (ExecutionMonitor(pool=...)): it is
         # never closed or terminated here.
         self.owns_pool = owns_pool
@@ -184,6 +196,9 @@ class LogWriter:
         if heartbeat_interval_s is None:
             heartbeat_interval_s = min(60.0, (stale_after_s or 180.0) / 3)
         self.heartbeat_interval_s = heartbeat_interval_s
+        # The write path appends rollup deltas (no row shared between writers); this
+        # folds them now and then so that the stats reads stay short.
+        self.rollup_compact_interval_s = rollup_compact_interval_s
         # Runs whose start this writer wrote and whose finish it has not seen
         # (a dict as an ordered set: the oldest first).
         self._live: dict[str, None] = {}
@@ -417,6 +432,7 @@ class LogWriter:
         # The runs this writer sees are young for a whole interval: the first stamp
         # waits for it (and so does not stall the first batches behind a slow server).
         next_heartbeat = time.monotonic() + self.heartbeat_interval_s
+        next_compaction = time.monotonic() + (self.rollup_compact_interval_s or 0.0)
         last_batch_at = -math.inf
         while True:
             if not self._work:
@@ -448,6 +464,13 @@ class LogWriter:
             ):
                 next_stale_check = time.monotonic() + self.stale_check_interval_s
                 await self._close_stale()
+            if (
+                self.rollup_compact_interval_s is not None
+                and not self._stopping
+                and time.monotonic() >= next_compaction
+            ):
+                next_compaction = time.monotonic() + self.rollup_compact_interval_s
+                await self._compact_rollups()
 
     async def _replay_spools(self) -> None:
         """Write what writers that are gone left in their spools (once per start)."""
@@ -742,7 +765,9 @@ class LogWriter:
         pool = await self._get_pool()
         began = time.perf_counter()
         try:
-            changed, replaced = await queries.log_batch_v4(pool, rows_to_json(rows))
+            # Looked up at each call, not bound once: a test may replace it.
+            write_batch = self._write_batch or queries.log_batch_v5
+            changed, replaced = await write_batch(pool, rows_to_json(rows))
         except Exception as error:
             if needs_new_connections(error) and self._pool is pool and self.owns_pool:
                 # Start over with fresh connections (the other shard retries too).
@@ -833,6 +858,18 @@ class LogWriter:
         if closed:
             self.stats.stale_closed += closed
             logger.warning("closed %d stale running executions as failed", closed)
+
+    async def _compact_rollups(self) -> None:
+        try:
+            pool = await self._get_pool()
+            await queries.compact_rollups(pool)
+        except Exception as error:
+            # Only the reads' speed depends on it: the next round tries again.
+            self.stats.compaction_errors += 1
+            if self.stats.compaction_errors == 1 or self.stats.compaction_errors % 20 == 0:
+                logger.warning("could not compact the rollups: %s", error)
+            return
+        self.stats.compactions += 1
 
     async def _get_pool(self) -> asyncpg.Pool:
         # Both shards may find the pool gone at once: create one pool, not two.

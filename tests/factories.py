@@ -90,6 +90,14 @@ async def write(db: queries.Executor, *events: Any) -> int:
     """Write events in one batch, as the background writer does; the rows written."""
     rows, unconvertible = event_rows(list(events), TextCleaner(65_536))
     assert not unconvertible
+    written, _ = await queries.log_batch_v5(db, rows_to_json(rows))
+    return written
+
+
+async def write_v4(db: queries.Executor, *events: Any) -> int:
+    """`write` through log_batch_v4, as writers did before log_batch_v5 (the global lock)."""
+    rows, unconvertible = event_rows(list(events), TextCleaner(65_536))
+    assert not unconvertible
     written, _ = await queries.log_batch_v4(db, rows_to_json(rows))
     return written
 

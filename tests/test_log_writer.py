@@ -252,7 +252,7 @@ async def test_an_event_that_cannot_be_converted_is_counted_as_failed_to_log(
 async def test_a_retry_after_a_connection_error_does_not_write_or_count_anything_twice(
     make_writer: MakeWriter, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_log_batch = queries.log_batch_v4
+    real_log_batch = queries.log_batch_v5
     calls: list[int] = []
 
     async def log_batch_failing_once_mid_split(pool: Any, events: str) -> tuple[int, int]:
@@ -261,7 +261,7 @@ async def test_a_retry_after_a_connection_error_does_not_write_or_count_anything
             raise ConnectionResetError("connection lost (simulated)")
         return await real_log_batch(pool, events)
 
-    monkeypatch.setattr(queries, "log_batch_v4", log_batch_failing_once_mid_split)
+    monkeypatch.setattr(queries, "log_batch_v5", log_batch_failing_once_mid_split)
     writer = make_writer(start=False, connections=1)
     events = [started() for _ in range(7)] + [started("y" * 300)]
     for event in events:

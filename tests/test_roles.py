@@ -29,7 +29,7 @@ import pytest
 from app.api.main import create_app
 from app.config import Settings
 from langgraph_execution_monitor import ExecutionMonitor
-from langgraph_execution_monitor.live_events import ChangeBatch, StreamFilters
+from langgraph_execution_monitor.live_events import ChangeBatch, StreamFilters, parse_event_id
 from langgraph_execution_monitor.rows import TextCleaner, batch_columns
 from langgraph_execution_monitor.storage import queries
 from langgraph_execution_monitor.storage.embedded import postgres_bin_dir
@@ -77,6 +77,8 @@ READS = (
     "SELECT * FROM execution_monitor.executions_by_ids(ARRAY['x'])",
     "SELECT * FROM execution_monitor.executions_changed_since(0, NULL, NULL, NULL, 10)",
     "SELECT execution_monitor.latest_change_seq()",
+    "SELECT * FROM execution_monitor.executions_changed_since_v2('0', 0, NULL, NULL, NULL, 10)",
+    "SELECT * FROM execution_monitor.latest_change_position()",
     "SELECT execution_monitor.monitoring_limits()",
     "SELECT * FROM execution_monitor.node_performance(24)",
     "SELECT * FROM execution_monitor.failed_nodes_breakdown(24)",
@@ -98,16 +100,20 @@ WRITES = (
     "SELECT execution_monitor.log_finish(p_id => 'x', p_status => 'completed', p_user_id => 'u',"
     " p_request_message => 'hi', p_started_at => now())",
     "SELECT * FROM execution_monitor.log_batch_v4('[]')",
+    "SELECT * FROM execution_monitor.log_batch_v5('[]')",
+    "SELECT execution_monitor.compact_rollups()",
 )
 WRITE_FUNCTIONS = {
     "log_batch",
     "log_batch_v2",
     "log_batch_v3",
     "log_batch_v4",
+    "log_batch_v5",
     "log_start",
     "log_finish",
     "heartbeat_executions",
     "close_stale_executions",
+    "compact_rollups",
 }
 READ_FUNCTIONS = {
     *(re.search(r"execution_monitor\.(\w+)\(", statement)[1] for statement in READS),
@@ -453,8 +459,10 @@ async def test_every_query_the_library_runs_is_granted_to_the_role_that_runs_it(
         "log_batch_v2",
         "log_batch_v3",
         "log_batch_v4",
+        "log_batch_v5",
         "heartbeat_executions",
         "close_stale_executions",
+        "compact_rollups",
     }
     connection = await asyncpg.connect(database_url)
     try:
@@ -653,7 +661,7 @@ async def test_the_app_reads_as_the_reader_and_writes_as_the_writer(
             )
         }
         stats = (await http.get(f"{api}/stats")).json()
-        replay = await broadcaster.plan_replay(0)
+        replay = await broadcaster.plan_replay(parse_event_id("0:0"))
         read_user = await application.state.pool.fetchval("SELECT current_user")
         users = dict(
             await admin_fetch(

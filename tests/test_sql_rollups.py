@@ -24,7 +24,9 @@ ROLLUP_TABLES = {
 
 
 async def rollups(db: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
-    """The rollup tables' rows with something counted, in key order."""
+    """The rollup tables' rows with something counted, in key order (the writes'
+    deltas folded first: one row per key)."""
+    await db.execute("SELECT compact_rollups()")
     out = {}
     for table, key in ROLLUP_TABLES.items():
         counted = "runs" if "execution" in table else "attempts"

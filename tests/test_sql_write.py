@@ -9,7 +9,7 @@ import pytest
 
 from langgraph_execution_monitor.rows import TextCleaner, batch_columns
 from langgraph_execution_monitor.storage import queries
-from tests.factories import finished, started, write
+from tests.factories import finished, started, write, write_v4
 
 
 async def fetch_row(db: asyncpg.Connection, execution_id: str) -> asyncpg.Record:
@@ -192,17 +192,19 @@ async def test_the_table_refuses_an_unknown_status(db: asyncpg.Connection) -> No
         await queries.log_batch_v2(db, columns)  # the previous release's, unchecked
 
 
-async def test_concurrent_writers_take_turns_so_change_seq_grows_in_commit_order(
+async def test_the_previous_releases_writers_still_take_turns_so_change_seq_grows_in_commit_order(
     db: asyncpg.Connection, database_url: str
 ) -> None:
+    # log_batch_v4 and older keep the global lock for a rolling deploy (log_batch_v5,
+    # without it, is specified in test_sql_change_order.py).
     first, second = started(), started()
     other = await asyncpg.connect(database_url)
     try:
         transaction = db.transaction()
         await transaction.start()
-        await write(db, first)  # holds the writers' turn until it commits
+        await write_v4(db, first)  # holds the writers' turn until it commits
 
-        waiting = asyncio.create_task(write(other, second))
+        waiting = asyncio.create_task(write_v4(other, second))
         for _ in range(500):
             blocked = await db.fetchval(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"

@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse
 
 from langgraph_execution_monitor.live_events import Dropped, ExecutionBroadcaster, StreamFilters
@@ -67,9 +68,9 @@ class StreamClient:
 
         await until(done, what)
 
-    def executions(self) -> list[tuple[int, dict[str, Any]]]:
+    def executions(self) -> list[tuple[tuple[int, int], dict[str, Any]]]:
         return [
-            (int(event.id), json.loads(event.data))
+            (position(event.id), json.loads(event.data))
             for event in self.events
             if event.event == "execution"
         ]
@@ -94,8 +95,23 @@ async def connected(live_server: LiveServer) -> ExecutionBroadcaster:
     return broadcaster
 
 
-async def change_seq(db: asyncpg.Connection, execution_id: str) -> int:
-    return await db.fetchval("SELECT change_seq FROM execution_logs WHERE id = $1", execution_id)
+def position(event_id: str) -> tuple[int, int]:
+    """An event id (`xid:seq`) as the pair it names, ordered as the stream orders them."""
+    xid, seq = event_id.split(":")
+    return int(xid), int(seq)
+
+
+def event_id(at: tuple[int, int]) -> str:
+    return f"{at[0]}:{at[1]}"
+
+
+async def change_position(db: asyncpg.Connection, execution_id: str) -> tuple[int, int]:
+    """Where an execution's latest change stands in the change order."""
+    row = await db.fetchrow(
+        "SELECT coalesce(change_xid, '0'), change_seq FROM execution_logs WHERE id = $1",
+        execution_id,
+    )
+    return row[0], row[1]
 
 
 async def test_a_client_first_hears_that_the_listener_is_connected(
@@ -118,10 +134,10 @@ async def test_a_runs_start_and_finish_arrive_as_execution_events(
         start = started()
         await write(db, start)
         await client.wait_for(lambda: len(client.executions()) == 1, "the start")
-        start_seq = await change_seq(db, start.execution_id)
+        start_seq = await change_position(db, start.execution_id)
         await write(db, finished(start, status="partial", failed_nodes=["data_checker"]))
         await client.wait_for(lambda: len(client.executions()) == 2, "the finish")
-        finish_seq = await change_seq(db, start.execution_id)
+        finish_seq = await change_position(db, start.execution_id)
 
     (seq1, running), (seq2, done) = client.executions()
     assert (seq1, seq2) == (start_seq, finish_seq) and seq1 < seq2
@@ -293,18 +309,20 @@ async def test_last_event_id_resumes_with_exactly_what_was_missed(
     await write(db, third)
     await write(db, finished(first, status="failed", failed_nodes=["x"]))
     missed = await db.fetch(
-        "SELECT change_seq, id, status FROM execution_logs WHERE change_seq > $1"
-        " ORDER BY change_seq",
-        last_id,
+        "SELECT (change_xid, change_seq) AS at, id, status FROM execution_logs"
+        " WHERE (change_xid, change_seq) > ($1, $2) ORDER BY change_xid, change_seq",
+        *last_id,
     )
-    async with StreamClient(live_server.url, headers={"Last-Event-ID": str(last_id)}) as resumed:
+    async with StreamClient(
+        live_server.url, headers={"Last-Event-ID": event_id(last_id)}
+    ) as resumed:
         await resumed.wait_for(lambda: len(resumed.executions()) == len(missed), "the replay")
         live = started()
         await write(db, live)
         await resumed.wait_for_ids(live.execution_id)
 
     got = [(seq, e["id"], e["status"]) for seq, e in resumed.executions()]
-    expected = [(row["change_seq"], row["id"], row["status"]) for row in missed]
+    expected = [(tuple(row["at"]), row["id"], row["status"]) for row in missed]
     assert got[: len(expected)] == expected
     assert [e_id for _, e_id, _ in got[len(expected) :]] == [live.execution_id]
     assert len({seq for seq, _, _ in got}) == len(got), "an event came twice"
@@ -316,12 +334,12 @@ async def test_last_event_id_resume_keeps_the_filters(
     await connected(live_server)
     mark = started()
     await write(db, mark)
-    mark_seq = await change_seq(db, mark.execution_id)
+    mark_at = await change_position(db, mark.execution_id)
     alice, bob = started(user_id="alice"), started(user_id="bob")
     await write(db, alice, bob)
 
     async with StreamClient(
-        live_server.url, params={"user_id": "bob"}, headers={"Last-Event-ID": str(mark_seq)}
+        live_server.url, params={"user_id": "bob"}, headers={"Last-Event-ID": event_id(mark_at)}
     ) as resumed:
         await resumed.wait_for_ids(bob.execution_id)
 
@@ -347,7 +365,7 @@ async def test_a_client_that_falls_behind_is_told_it_was_dropped_and_can_resume(
 
     broadcaster.client_queue_size = 1000
     last_id = client.executions()[-1][0]
-    async with StreamClient(live_server.url, headers={"Last-Event-ID": str(last_id)}) as again:
+    async with StreamClient(live_server.url, headers={"Last-Event-ID": event_id(last_id)}) as again:
         await again.wait_for_ids(*(run.execution_id for run in burst))
     # Together, the dropped stream and the resumed one hold every run once.
     together = client.ids_seen() + again.ids_seen()
@@ -376,3 +394,57 @@ async def test_a_slow_subscriber_is_dropped_while_a_fast_client_keeps_up(
     assert broadcaster.stats.subscribers_dropped == 1
     queued = [slow.queue.get_nowait() for _ in range(slow.queue.qsize())]
     assert isinstance(queued[-1], Dropped)
+
+
+async def test_a_change_held_back_by_a_transaction_that_writes_no_execution_arrives_when_it_ends(
+    live_server: LiveServer, db: asyncpg.Connection, database_url: str
+) -> None:
+    # The transaction ends without a notification: the fan-out looks again by itself.
+    await connected(live_server)
+    holder = await asyncpg.connect(database_url)
+    try:
+        async with StreamClient(live_server.url) as client:
+            transaction = holder.transaction()
+            await transaction.start()
+            await holder.execute("SELECT pg_current_xact_id()")  # it could still write
+            run = started(conversation_id=None)
+            await write(db, run)
+            await asyncio.sleep(0.5)
+            held_back = client.ids_seen()
+            await transaction.rollback()
+            await client.wait_for_ids(run.execution_id)
+    finally:
+        await holder.close()
+
+    assert held_back == []
+
+
+async def test_an_integer_event_id_of_an_older_release_resumes_after_that_change(
+    live_server: LiveServer, db: asyncpg.Connection
+) -> None:
+    await connected(live_server)
+    before = [started(conversation_id=None) for _ in range(3)]
+    for run in before:
+        await write(db, run)
+    # As rows written before change_xid existed (their writers took the global lock).
+    await db.execute("UPDATE execution_logs SET change_xid = NULL")
+    seen_seq = await db.fetchval(
+        "SELECT change_seq FROM execution_logs WHERE id = $1", before[0].execution_id
+    )
+    after = started(conversation_id=None)
+    await write(db, after)
+
+    async with StreamClient(live_server.url, headers={"Last-Event-ID": str(seen_seq)}) as resumed:
+        await resumed.wait_for_ids(after.execution_id)
+
+    assert resumed.ids_seen() == [run.execution_id for run in [*before[1:], after]]
+
+
+@pytest.mark.parametrize(
+    "value", ["1:", ":1", "1:2:3", "-1", "1.5", "99999999999999999999", "9223372036854775808:1"]
+)
+async def test_a_malformed_event_id_is_422(live_server: LiveServer, value: str) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        answer = await http.get(STREAM, headers={"Last-Event-ID": value})
+
+    assert answer.status_code == 422

@@ -19,7 +19,15 @@ from app.config import Settings
 from langgraph_execution_monitor.live_events import ExecutionBroadcaster, StreamFilters
 from tests.conftest import LiveServer
 from tests.factories import finished, started, write
-from tests.test_stream import STREAM, StreamClient, connected, terminate_listener, until
+from tests.test_stream import (
+    STREAM,
+    StreamClient,
+    change_position,
+    connected,
+    event_id,
+    terminate_listener,
+    until,
+)
 
 
 @pytest.fixture
@@ -28,14 +36,14 @@ def settings(settings: Settings) -> Settings:
     return settings
 
 
-async def table_changes(db: asyncpg.Connection) -> dict[str, tuple[int, str]]:
-    """Each execution's latest change_seq and status, as the table has them."""
-    rows = await db.fetch("SELECT id, change_seq, status FROM execution_logs")
-    return {row["id"]: (row["change_seq"], row["status"]) for row in rows}
+async def table_changes(db: asyncpg.Connection) -> dict[str, tuple[tuple[int, int], str]]:
+    """Each execution's latest change (its place in the change order) and status."""
+    rows = await db.fetch("SELECT id, change_xid, change_seq, status FROM execution_logs")
+    return {row["id"]: ((row["change_xid"], row["change_seq"]), row["status"]) for row in rows}
 
 
-def last_seen(client: StreamClient) -> dict[str, tuple[int, str]]:
-    seen: dict[str, tuple[int, str]] = {}
+def last_seen(client: StreamClient) -> dict[str, tuple[tuple[int, int], str]]:
+    seen: dict[str, tuple[tuple[int, int], str]] = {}
     for seq, execution in client.executions():
         seen[execution["id"]] = (seq, execution["status"])
     return seen
@@ -181,7 +189,12 @@ async def test_last_event_id_zero_past_the_replay_cap_gets_a_reset_not_every_row
     broadcaster = await connected(live_server)
     broadcaster.replay_max_changes = 5
     await write(db, *(started() for _ in range(8)))
-    latest = await db.fetchval("SELECT max(change_seq) FROM execution_logs")
+    latest = event_id(
+        await db.fetchrow(
+            "SELECT change_xid, change_seq FROM execution_logs"
+            " ORDER BY change_xid DESC, change_seq DESC LIMIT 1"
+        )
+    )
 
     async with StreamClient(live_server.url, headers={"Last-Event-ID": "0"}) as client:
         await client.wait_for(lambda: bool(resets(client)), "a reset event")
@@ -192,7 +205,7 @@ async def test_last_event_id_zero_past_the_replay_cap_gets_a_reset_not_every_row
     (reset,) = resets(client)
     assert reset["latest"] == latest and "reload" in reset["reason"]
     reset_event = next(event for event in client.events if event.event == "reset")
-    assert reset_event.id == str(latest)  # the client resumes from here next time
+    assert reset_event.id == latest  # the client resumes from here next time
     assert client.ids_seen() == [live.execution_id]
     assert broadcaster.stats.replay_resets == 1
 
@@ -218,13 +231,13 @@ async def test_a_resume_older_than_the_age_cap_gets_a_reset(
     broadcaster.replay_max_age_s = 600
     mark = started()
     await write(db, mark)
-    mark_seq = await db.fetchval(
-        "SELECT change_seq FROM execution_logs WHERE id = $1", mark.execution_id
-    )
+    mark_at = await change_position(db, mark.execution_id)
     old = started(ago_s=3600)
     await write(db, finished(old, duration_s=1))
 
-    async with StreamClient(live_server.url, headers={"Last-Event-ID": str(mark_seq)}) as client:
+    async with StreamClient(
+        live_server.url, headers={"Last-Event-ID": event_id(mark_at)}
+    ) as client:
         await client.wait_for(lambda: bool(resets(client)), "a reset event")
 
     assert "older than 600 s" in resets(client)[0]["reason"]

@@ -22,8 +22,8 @@ from tests.factories import finished, started
 WRITER_BACKENDS = """
     SELECT pid FROM pg_stat_activity
     WHERE application_name = 'execution-log-writer' AND datname = current_database()"""
-HIDE_WRITE_FUNCTION = "ALTER FUNCTION log_batch_v4 RENAME TO log_batch_v4_hidden"
-RESTORE_WRITE_FUNCTION = "ALTER FUNCTION log_batch_v4_hidden RENAME TO log_batch_v4"
+HIDE_WRITE_FUNCTION = "ALTER FUNCTION log_batch_v5 RENAME TO log_batch_v5_hidden"
+RESTORE_WRITE_FUNCTION = "ALTER FUNCTION log_batch_v5_hidden RENAME TO log_batch_v5"
 
 MakeWriter = Callable[..., LogWriter]
 

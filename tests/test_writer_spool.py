@@ -141,6 +141,12 @@ def chat_load(url: str, stop: threading.Event, answered: dict[str, str]) -> None
                 answered[body["execution_id"]] = body["status"]
 
 
+STUCK_WRITES = (
+    "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = "
+    "'execution_monitor.execution_logs'::regclass"
+)
+
+
 async def test_sigkill_with_writes_stuck_loses_no_answered_run_with_the_spool_on(
     database_url: str, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
@@ -158,16 +164,17 @@ async def test_sigkill_with_writes_stuck_loses_no_answered_run_with_the_spool_on
         # Writes now wait: the batch in flight and everything after it are only in
         # the process's memory and its spool.
         await db.execute("LOCK TABLE execution_monitor.execution_logs IN EXCLUSIVE MODE")
-        await asyncio.sleep(1.5)
+        # A write waits for the table (until its lock_timeout, then it is retried):
+        # seen waiting at least once.
+        stuck = 0
+        for _ in range(15):
+            await asyncio.sleep(0.1)
+            stuck = max(stuck, await db.fetchval(STUCK_WRITES))
         stop.set()
         await running
         await asyncio.sleep(0.5)  # ten flush intervals: the last finishes are spooled
         first.signal(signal.SIGKILL)
         assert await asyncio.to_thread(first.wait, 10) == -signal.SIGKILL
-        stuck = await db.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = "
-            "'execution_monitor.execution_logs'::regclass"
-        )
         await lock.rollback()
     finally:
         first.cleanup()

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -52,6 +52,12 @@ async def log_batch_v4(db: Executor, events: str) -> tuple[int, int]:
     """`events`: a JSON array of events, each an array of log_batch_v3's 16 values in
     its parameter order (`rows.rows_to_json`). Returns as `log_batch_v3`."""
     row = await db.fetchrow(SQL["log_batch_v4"], events)
+    return row[0], row[1]
+
+
+async def log_batch_v5(db: Executor, events: str) -> tuple[int, int]:
+    """As `log_batch_v4`, without the global lock (log_batch_v5)."""
+    row = await db.fetchrow(SQL["log_batch_v5"], events)
     return row[0], row[1]
 
 
@@ -231,27 +237,52 @@ async def executions_by_ids(db: Executor, ids: Sequence[str]) -> list[tuple[int,
     return [(row[0], row[1]) for row in rows]
 
 
-async def executions_changed_since(
+async def latest_change_seq(db: Executor) -> int:
+    return await db.fetchval(SQL["latest_change_seq"])
+
+
+class ChangePosition(NamedTuple):
+    """A place in the change order: the writing transaction's id, then change_seq.
+    Tuples compare in that order, as the SQL reads them."""
+
+    xid: int
+    seq: int
+
+
+async def executions_changed_since_v2(
     db: Executor,
-    change_seq: int,
+    after: ChangePosition,
     *,
     status: str | None = None,
     user_id: str | None = None,
     conversation_id: str | None = None,
     limit: int = 1000,
-) -> list[tuple[int, str]]:
+) -> list[tuple[ChangePosition, str]]:
+    """Changes after `after` that no transaction can still precede, in change order."""
     rows = await db.fetch(
-        SQL["executions_changed_since"], change_seq, status, user_id, conversation_id, limit
+        SQL["executions_changed_since_v2"],
+        after.xid,
+        after.seq,
+        status,
+        user_id,
+        conversation_id,
+        limit,
     )
-    return [(row[0], row[1]) for row in rows]
+    return [(ChangePosition(row[0], row[1]), row[2]) for row in rows]
 
 
-async def latest_change_seq(db: Executor) -> int:
-    return await db.fetchval(SQL["latest_change_seq"])
+async def latest_change_position(db: Executor) -> tuple[ChangePosition, ChangePosition]:
+    """The newest change readers may deliver, and the newest change written."""
+    row = await db.fetchrow(SQL["latest_change_position"])
+    return ChangePosition(row[0], row[1]), ChangePosition(row[2], row[3])
 
 
 async def close_stale_executions(db: Executor, older_than_s: float) -> int:
     return await db.fetchval(SQL["close_stale_executions"], older_than_s)
+
+
+async def compact_rollups(db: Executor) -> int:
+    return await db.fetchval(SQL["compact_rollups"])
 
 
 async def ping(db: Executor) -> bool:

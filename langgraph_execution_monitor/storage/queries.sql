@@ -62,12 +62,8 @@ SELECT execution_monitor.list_threads($1, $2, $3, $4)::text;
 -- Listing rows for the ids a notification announced, in change order.
 SELECT change_seq, execution::text FROM execution_monitor.executions_by_ids($1);
 
--- name: executions_changed_since
--- Rows changed after a change_seq (live-stream resume), with its filters.
-SELECT change_seq, execution::text FROM execution_monitor.executions_changed_since($1, $2, $3, $4, $5);
-
 -- name: latest_change_seq
--- The newest change_seq (where a fresh listener starts).
+-- The newest change_seq (past it, an integer Last-Event-ID was never given here).
 SELECT execution_monitor.latest_change_seq();
 
 -- name: close_stale_executions
@@ -115,3 +111,22 @@ SELECT execution_monitor.error_groups_window_json(p_hours => $1, p_since => $2, 
 SELECT execution_monitor.list_threads_v2(
     p_hours => $1, p_since => $2, p_until => $3, p_user_id => $4, p_user_id_prefix => $5,
     p_limit => $6, p_offset => $7)::text;
+
+-- name: log_batch_v5
+-- log_batch_v4 without the global lock (changes ordered by transaction id); as v4 returns.
+SELECT written, replaced_stale
+FROM execution_monitor.log_batch_v5($1::jsonb);
+
+-- name: executions_changed_since_v2
+-- Rows changed after a (change_xid, change_seq) cursor, below the change horizon, with its filters.
+SELECT change_xid, change_seq, execution::text
+FROM execution_monitor.executions_changed_since_v2($1, $2, $3, $4, $5, $6);
+
+-- name: latest_change_position
+-- The newest change below the change horizon (where a fresh listener starts), and the newest written.
+SELECT change_xid, change_seq, written_xid, written_seq
+FROM execution_monitor.latest_change_position();
+
+-- name: compact_rollups
+-- Fold the rollups' deltas into one row per key (writer maintenance); returns rows written.
+SELECT execution_monitor.compact_rollups();

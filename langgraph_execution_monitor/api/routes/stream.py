@@ -1,7 +1,9 @@
 """GET .../stream: executions as they start and finish, as Server-Sent Events.
 
-Each `execution` event carries the listing row as data and its change_seq as
-id. A client that reconnects with Last-Event-ID first gets what changed since
+Each `execution` event carries the listing row as data and its place in the
+change order as id (`xid:seq`: the writing transaction's id and change_seq; an
+integer id of an older release is accepted, see `parse_event_id`). A client
+that reconnects with Last-Event-ID first gets what changed since
 (read from the table by the same query as live delivery), then the live
 events, so a dropped connection loses nothing. A resume too far back (more
 than `replay_max_changes` changes, or older than `replay_max_age_s`, or an id
@@ -19,6 +21,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from sse_starlette import ServerSentEvent
 
@@ -37,10 +40,15 @@ from langgraph_execution_monitor.live_events import (
     ExecutionBroadcaster,
     ExecutionChange,
     ListenerState,
+    Resume,
     StreamFilters,
+    event_id,
+    parse_event_id,
 )
+from langgraph_execution_monitor.storage.queries import ChangePosition
 
 REPLAY_PAGE = 1000
+EVENT_ID_PATTERN = r"^[0-9]{1,19}(:[0-9]{1,19})?$"  # `xid:seq`, or an older release's integer
 
 
 class StreamTicket(BaseModel):
@@ -49,14 +57,14 @@ class StreamTicket(BaseModel):
 
 
 async def replay(
-    broadcaster: ExecutionBroadcaster, after_seq: int, filters: StreamFilters
+    broadcaster: ExecutionBroadcaster, after: ChangePosition, filters: StreamFilters
 ) -> AsyncIterator[ChangeBatch]:
-    """What changed after `after_seq`, a page at a time."""
+    """What changed after `after`, a page at a time."""
     while True:
-        changes = await broadcaster.changes_since(after_seq, filters, limit=REPLAY_PAGE)
+        changes = await broadcaster.changes_since(after, filters, limit=REPLAY_PAGE)
         if changes:
-            yield ChangeBatch.of([ExecutionChange(seq, data) for seq, data in changes])
-            after_seq = changes[-1][0]
+            yield ChangeBatch.of([ExecutionChange(at, data) for at, data in changes])
+            after = changes[-1][0]
         if len(changes) < REPLAY_PAGE:
             return
 
@@ -65,9 +73,9 @@ def listener_event(state: str) -> bytes:
     return ServerSentEvent(data=json.dumps({"state": state}), event="listener").encode()
 
 
-def reset_event(latest: int, reason: str | None) -> bytes:
-    data = {"reason": f"{reason}; reload the listing", "latest": latest}
-    return ServerSentEvent(data=json.dumps(data), event="reset", id=str(latest)).encode()
+def reset_event(latest: ChangePosition, reason: str | None) -> bytes:
+    data = {"reason": f"{reason}; reload the listing", "latest": event_id(latest)}
+    return ServerSentEvent(data=json.dumps(data), event="reset", id=event_id(latest)).encode()
 
 
 DROPPED_EVENT = ServerSentEvent(
@@ -75,17 +83,17 @@ DROPPED_EVENT = ServerSentEvent(
 ).encode()
 
 
-def newer_than(batch: ChangeBatch, sent_up_to: int) -> bytes:
+def newer_than(batch: ChangeBatch, sent_up_to: ChangePosition) -> bytes:
     """The batch's events after `sent_up_to` (a replay may overlap the live queue)."""
-    if batch.changes[0].change_seq > sent_up_to:
+    if batch.changes[0].position > sent_up_to:
         return batch.encoded
-    return b"".join(c.encode() for c in batch.changes if c.change_seq > sent_up_to)
+    return b"".join(c.encode() for c in batch.changes if c.position > sent_up_to)
 
 
 async def stream_events(
     broadcaster: ExecutionBroadcaster,
     filters: StreamFilters,
-    last_event_id: int | None,
+    resume: Resume | None,
     outcome: dict[str, Any],
 ) -> AsyncIterator[bytes]:
     # Subscribed here, not in the endpoint: a client gone before its stream
@@ -93,17 +101,17 @@ async def stream_events(
     subscriber = broadcaster.subscribe(filters)
     try:
         yield listener_event(broadcaster.state)
-        sent_up_to = 0
-        if last_event_id is not None:
+        sent_up_to = ChangePosition(0, 0)
+        if resume is not None:
             # Subscribed first, then replayed: nothing falls in between.
-            plan = await broadcaster.plan_replay(last_event_id)
+            plan = await broadcaster.plan_replay(resume)
             if plan.reset:
                 sent_up_to = plan.after
                 yield reset_event(plan.after, plan.reason)
             else:
-                sent_up_to = last_event_id
-                async for batch in replay(broadcaster, last_event_id, subscriber.filters):
-                    sent_up_to = batch.changes[-1].change_seq
+                sent_up_to = resume.after
+                async for batch in replay(broadcaster, resume.after, subscriber.filters):
+                    sent_up_to = batch.changes[-1].position
                     yield batch.encoded
         while True:
             # Everything waiting goes out in one write.
@@ -164,15 +172,35 @@ def add_stream_routes(
         user_id: UserIdFilter = None,
         conversation_id: ConversationIdFilter = None,
         last_event_id: Annotated[
-            int | None, Header(ge=0, le=2**62, description="Resume after this event id")
+            str | None,
+            Header(
+                pattern=EVENT_ID_PATTERN,
+                description="Resume after this event id (`xid:seq`; an integer id of an "
+                "older release is accepted)",
+            ),
         ] = None,
     ) -> StreamResponse:
+        resume: Resume | None = None
+        if last_event_id is not None:
+            try:
+                resume = parse_event_id(last_event_id)
+            except ValueError as error:  # past the pattern: a number out of range
+                raise RequestValidationError(
+                    [
+                        {
+                            "type": "value_error",
+                            "loc": ("header", "last-event-id"),
+                            "msg": str(error),
+                            "input": last_event_id,
+                        }
+                    ]
+                ) from error
         outcome: dict[str, Any] = {}
         return StreamResponse(
             stream_events(
                 monitor.broadcaster,
                 StreamFilters(status, user_id, conversation_id),
-                last_event_id,
+                resume,
                 outcome,
             ),
             outcome=outcome,
