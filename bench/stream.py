@@ -145,6 +145,14 @@ async def health(base_url: str) -> dict[str, Any]:
         return (await http.get("/health")).json()
 
 
+async def fan_out_batches(base_url: str) -> float | None:
+    """The server's count of fan-out reads (`execution_stream_fetches` in /metrics)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as http:
+        text = (await http.get("/metrics")).text
+    found = re.search(r"^execution_stream_fetches_total (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else None
+
+
 def listener_connected(body: dict[str, Any]) -> bool:
     return body.get("listener", {}).get("state") == "connected"  # type: ignore[no-any-return]
 
@@ -486,6 +494,7 @@ async def run(
                 "clients": cpu_of(worker_pids),
                 "machine": machine_busy_s(),
             }
+            batches_before = await fan_out_batches(base_url)
             wall_before = time.monotonic()
             profiler = start_profiler(server.pid, seconds, profile) if profile else None
             load_pipe.send("go")
@@ -501,6 +510,7 @@ async def run(
                 "machine": machine_busy_s() - cpu_before["machine"],
             }
             load_after = load_average()
+            batches_after = await fan_out_batches(base_url)
             deadline = time.time() + drain_s
             for pipe in pipes:
                 pipe.send(("expect", load.completed_at, deadline))
@@ -541,6 +551,13 @@ async def run(
         )
     )
     shares.append(("CPU: machine busy (2 cores = 200%)", f"{100 * cpu_s['machine'] / wall_s:.0f}%"))
+    per_write = "n/a (no execution_stream_fetches in /metrics)"
+    if batches_before is not None and batches_after is not None and batches_after > batches_before:
+        batches = batches_after - batches_before
+        per_write = (
+            f"{1e6 * cpu_s['server'] / (batches * clients):.1f} us "
+            f"({batches:,.0f} batches, each to {clients} clients)"
+        )
     print_table(
         f"SSE freshness: {clients} clients in {processes} processes, {rate:g} runs/s for "
         f"{seconds:g} s (start and finish {run_ms:g} ms apart: 2 events per run per client)",
@@ -561,6 +578,7 @@ async def run(
             ("server RSS, clients connected", f"{rss_connected / 1024:.1f} MiB"),
             ("server RSS at end / peak", f"{rss_end / 1024:.1f} / {rss_peak / 1024:.1f} MiB"),
             *shares,
+            ("server CPU per (client, batch)", per_write),
             ("log_batch per tick p50", f"{statistics.median(load.batch_ms):.1f} ms"),
             ("load generator worst lag", f"{load.behind_s * 1000:.0f} ms"),
             ("load average after the load", load_after),
