@@ -47,6 +47,7 @@ of `bench.soak` and `bench.dashboard`.
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -101,9 +102,14 @@ def proc_cpu_s(pid: int) -> float:
 
 
 def start_server(
-    database_url: str, port: int, app: str = "app.api.main:app", **env: str
+    database_url: str,
+    port: int,
+    app: str = "app.api.main:app",
+    uvicorn_args: tuple[str, ...] = (),
+    **env: str,
 ) -> subprocess.Popen[bytes]:
-    """`app` in a uvicorn subprocess on 127.0.0.1:`port`; `env` added to its environment."""
+    """`app` in a uvicorn subprocess on 127.0.0.1:`port`; `env` added to its
+    environment, `uvicorn_args` to its command line."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -124,6 +130,7 @@ def start_server(
             "--log-level",
             "warning",
             "--no-access-log",
+            *uvicorn_args,
         ],
         cwd=PROJECT_ROOT,
         env=env,
@@ -442,13 +449,14 @@ async def run(
     drain_s: float,
     processes: int,
     profile: str | None,
+    uvicorn_args: tuple[str, ...] = (),
 ) -> None:
     context = multiprocessing.get_context("spawn")
     processes = max(1, min(processes, clients))
     async with scratch_database("elm_bench_stream") as database_url:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        server = start_server(database_url, port)
+        server = start_server(database_url, port, uvicorn_args=uvicorn_args)
         children: list[multiprocessing.process.BaseProcess] = []
         try:
             await wait_for_server(base_url, server)
@@ -582,6 +590,8 @@ async def run(
             ("log_batch per tick p50", f"{statistics.median(load.batch_ms):.1f} ms"),
             ("load generator worst lag", f"{load.behind_s * 1000:.0f} ms"),
             ("load average after the load", load_after),
+            ("server: uvicorn", server_flavour(uvicorn_args)),
+            ("clients' event loop", seen.loop),
             ("server listener", json.dumps(final["listener"])),
         ],
     )
@@ -591,6 +601,18 @@ async def run(
         print(f"\nserver profile (py-spy, {seconds:g} s of load): {profile}")
     ok = seen.percentile_ms(0.99) < TARGET_P99_MS and seen.missing == seen.duplicates == 0
     print(f"\ntarget (p99 < {TARGET_P99_MS:g} ms, nothing lost): {'met' if ok else 'NOT met'}")
+
+
+def server_flavour(uvicorn_args: tuple[str, ...]) -> str:
+    """uvicorn's loop and HTTP parser, with `auto` resolved as uvicorn resolves it."""
+    options = dict(zip(uvicorn_args[::2], uvicorn_args[1::2], strict=True))
+    loop = options.get("--loop", "auto")
+    http = options.get("--http", "auto")
+    if loop == "auto":
+        loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    if http == "auto":
+        http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return f"--loop {loop} --http {http}"
 
 
 def load_average() -> str:
@@ -619,6 +641,16 @@ def main() -> None:
         metavar="PATH",
         help="record the server with py-spy during the load (.svg flame graph, .json speedscope)",
     )
+    parser.add_argument(
+        "--server-loop",
+        default="auto",
+        help="uvicorn's --loop (auto: uvloop if importable, else asyncio)",
+    )
+    parser.add_argument(
+        "--server-http",
+        default="auto",
+        help="uvicorn's --http (auto: httptools if importable, else h11)",
+    )
     args = parser.parse_args()
     asyncio.run(
         run(
@@ -629,6 +661,7 @@ def main() -> None:
             args.drain_seconds,
             args.client_processes,
             args.profile,
+            ("--loop", args.server_loop, "--http", args.server_http),
         )
     )
 

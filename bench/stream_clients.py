@@ -50,6 +50,7 @@ class WorkerResult:
     drops: int = 0
     reconnects: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    loop: str = ""  # the workers' event loop class
 
     def add(self, other: "WorkerResult") -> None:
         self.clients += other.clients
@@ -62,6 +63,7 @@ class WorkerResult:
         self.drops += other.drops
         self.reconnects += other.reconnects
         self.errors.update(other.errors)
+        self.loop = other.loop
 
     def percentile_ms(self, q: float) -> float:
         """The q-quantile of the pairs' latencies (to 0.1 ms)."""
@@ -131,8 +133,8 @@ class SseClient(asyncio.Protocol):
     # -- asyncio.Protocol ---------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses: no isinstance.
+        self._transport = transport  # type: ignore[assignment]
         self._head_done = False
         self._pending = b""
         resume = f"Last-Event-ID: {self.last_event_id.decode()}\r\n" if self.last_event_id else ""
@@ -222,7 +224,8 @@ async def _serve(port: int, count: int, pipe: Connection) -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
 
-    result = WorkerResult(clients=count)
+    loop = asyncio.get_running_loop()
+    result = WorkerResult(clients=count, loop=f"{type(loop).__module__}.{type(loop).__name__}")
     for client in clients:
         for number, completed_at in numbers.items():
             arrived = client.received(number)
