@@ -419,6 +419,13 @@ def receive(pipe: Connection, kind: str, timeout_s: float) -> Any:
     return message[1] if len(message) == 2 else message[1:]
 
 
+def pin(pid: int, cpus: set[int]) -> None:
+    """Every thread of `pid` on `cpus`."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            os.sched_setaffinity(int(task.name), cpus)
+
+
 def start_profiler(pid: int, seconds: float, output: str) -> subprocess.Popen[bytes]:
     """py-spy sampling the server (idle frames left out) while the load runs."""
     return subprocess.Popen(
@@ -450,6 +457,7 @@ async def run(
     processes: int,
     profile: str | None,
     uvicorn_args: tuple[str, ...] = (),
+    pinned: bool = False,
 ) -> None:
     context = multiprocessing.get_context("spawn")
     processes = max(1, min(processes, clients))
@@ -486,6 +494,12 @@ async def run(
                 await asyncio.to_thread(receive, pipe, "connected", 180) for pipe in pipes
             ]
             load_pid = await asyncio.to_thread(receive, load_pipe, "ready", 60)
+            if pinned:
+                # The server alone on CPU 0, the harness on CPU 1 (PostgreSQL and
+                # everyone else's processes still go where the kernel puts them).
+                pin(server.pid, {0})
+                for pid in [load_pid, *worker_pids, os.getpid()]:
+                    pin(pid, {1})
             listener = (await health(base_url))["listener"]
             assert listener["clients"] == clients, listener  # type: ignore[index]
             rss_connected = proc_status_kb(server.pid, "VmRSS")
@@ -591,6 +605,7 @@ async def run(
             ("load generator worst lag", f"{load.behind_s * 1000:.0f} ms"),
             ("load average after the load", load_after),
             ("server: uvicorn", server_flavour(uvicorn_args)),
+            ("pinned", "server on CPU 0, clients and load on CPU 1" if pinned else "no"),
             ("clients' event loop", seen.loop),
             ("server listener", json.dumps(final["listener"])),
         ],
@@ -651,6 +666,11 @@ def main() -> None:
         default="auto",
         help="uvicorn's --http (auto: httptools if importable, else h11)",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="the server alone on CPU 0, the clients and the load on CPU 1",
+    )
     args = parser.parse_args()
     asyncio.run(
         run(
@@ -662,6 +682,7 @@ def main() -> None:
             args.client_processes,
             args.profile,
             ("--loop", args.server_loop, "--http", args.server_http),
+            args.pin,
         )
     )
 
