@@ -209,7 +209,9 @@ async def test_sigkill_mid_load_loses_no_answered_run_with_the_spool_on(
         f"{SPOOLED_WITHIN_S * 1000:.0f} ms before the kill); finished rows before the "
         f"restart {stored_before}, after {len(rows)}; replayed {replayed} events; "
         f"answered and missing after the restart: {len(set(ids) - rows.keys())} "
-        f"(of the last {SPOOLED_WITHIN_S * 1000:.0f} ms: {len(last - rows.keys())})"
+        f"(of the last {SPOOLED_WITHIN_S * 1000:.0f} ms: {len(last - rows.keys())}; "
+        f"answered {[round(killed_at - answered[i][1], 3) for i in set(ids) - rows.keys()]} s "
+        "before the kill)"
     )
     assert len(ids) > 20  # a busy machine answers fewer
     assert {i: rows.get(i) for i in spooled} == {i: answered[i][0] for i in spooled}
