@@ -157,6 +157,10 @@ class MonitorCollector(Collector):
                 "Failed reads of the changes to fan out (retried from the same change)",
                 live.fetch_errors,
             ),
+            "execution_stream_fetches": (
+                "Reads of the changes since the fan-out's cursor (one per batch fanned out)",
+                live.fetches,
+            ),
             "execution_stream_changes": ("Execution changes fanned out", live.changes_broadcast),
             "execution_stream_clients_dropped": (
                 "Stream clients dropped as too slow (they can resume)",

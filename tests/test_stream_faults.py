@@ -14,8 +14,15 @@ from typing import Any
 import asyncpg
 import psutil
 import pytest
+from sse_starlette.sse import SendTimeoutError
 
 from app.config import Settings
+from langgraph_execution_monitor.api.stream_response import (
+    ABORT_KEY,
+    WRITE_BUFFER_EMPTY_KEY,
+    ConnectionGuard,
+    StreamResponse,
+)
 from langgraph_execution_monitor.live_events import ExecutionBroadcaster, StreamFilters
 from tests.conftest import LiveServer
 from tests.factories import finished, started, write
@@ -350,3 +357,57 @@ async def test_a_fast_client_keeps_streaming_while_a_slow_one_is_dropped(
 
     assert slow.dropped and broadcaster.stats.subscribers_dropped == 1
     assert all(event.event != "dropped" for event in fast.events)
+
+
+class DuckTransport:
+    """A transport that is not an asyncio.Transport subclass, as uvloop's are not."""
+
+    def __init__(self) -> None:
+        self.buffered = 0
+        self.aborted = False
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def get_extra_info(self, name: str) -> Any:
+        return None
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+async def test_the_connection_guard_takes_a_transport_by_what_it_does_not_its_class() -> None:
+    class Cycle:
+        transport = DuckTransport()
+
+        async def send(self, message: Any) -> None: ...
+
+    scopes: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scopes.append(scope)
+
+    await ConnectionGuard(app)({"type": "http"}, None, Cycle().send)  # type: ignore[arg-type]
+    [scope] = scopes
+    assert scope[WRITE_BUFFER_EMPTY_KEY]() is True
+    Cycle.transport.buffered = 10
+    assert scope[WRITE_BUFFER_EMPTY_KEY]() is False
+    assert ABORT_KEY in scope
+
+
+async def test_a_send_is_timed_only_when_the_connection_has_data_waiting() -> None:
+    response = StreamResponse(iter(()), send_timeout=0.05)
+    transport = DuckTransport()
+    response._write_buffer_empty = lambda: transport.get_write_buffer_size() == 0
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+        if transport.buffered:
+            await asyncio.sleep(10)  # the client does not read
+
+    await response._send_with_timeout(send, {"type": "http.response.body"})
+    transport.buffered = 100_000
+    with pytest.raises(SendTimeoutError):
+        await response._send_with_timeout(send, {"type": "http.response.body"})
+    assert len(sent) == 2

@@ -1,7 +1,10 @@
 """The writer's local spool (`spool.py`): what the drain limit leaves at shutdown
 is kept and written by the next start; a live writer's spool is never taken; a
-torn line is skipped; a real server killed (SIGKILL) while its writes are stuck
-loses no answered run. Against a real database."""
+torn line is skipped; a real server killed (SIGKILL) mid-load, its writes flowing
+or stuck behind a lock, loses no run answered before its last flush intervals (the
+spool's limit: the writer, not the hot path, spools, every flush interval); the
+runs answered in those last intervals are counted. Against a real database.
+`-s` prints the numbers."""
 
 import asyncio
 import re
@@ -123,8 +126,16 @@ async def test_a_torn_last_line_is_skipped_and_the_rest_replayed(
     assert writer.stats.replayed == 3
 
 
-def chat_load(url: str, stop: threading.Event, answered: dict[str, str]) -> None:
-    """Chat turns one after another until `stop`; answered ones by id."""
+# A run answered this long before the kill has been spooled: the writer spools what
+# arrived every flush interval (50 ms), so this is several intervals plus the delays
+# of a busy 2-core machine. Runs answered later than that may still be lost (the
+# spool's documented limit), and are counted.
+SPOOLED_WITHIN_S = 0.25
+
+
+def chat_load(url: str, stop: threading.Event, answered: dict[str, tuple[str, float]]) -> None:
+    """Chat turns one after another until `stop` or the server is gone; answered
+    ones by id: (status, time.monotonic() of the answer)."""
     with httpx.Client(base_url=url, timeout=10) as client:
         index = 0
         while not stop.is_set():
@@ -135,10 +146,76 @@ def chat_load(url: str, stop: threading.Event, answered: dict[str, str]) -> None
                     json={"message": f"Create a LinkedIn post about AI {index}", "user_id": "u1"},
                 )
             except httpx.HTTPError:
-                return
+                return  # killed under this request
             if reply.status_code == 200:
                 body = reply.json()
-                answered[body["execution_id"]] = body["status"]
+                answered[body["execution_id"]] = (body["status"], time.monotonic())
+
+
+async def stored_runs(db: asyncpg.Connection, ids: list[str]) -> dict[str, str]:
+    """The finished rows among `ids`: id -> status."""
+    query = "SELECT id, status FROM execution_logs WHERE id = ANY($1) AND status <> 'running'"
+    return dict(await db.fetch(query, ids))
+
+
+async def restart_and_collect(
+    database_url: str, db: asyncpg.Connection, env: dict[str, str], ids: list[str]
+) -> tuple[dict[str, str], int]:
+    """Start the app again on the same spool; once every id is finished in the table
+    (or after 30 s), the rows and how many events the restart replayed."""
+    second = AppProcess(database_url, **env)
+    try:
+        deadline = time.monotonic() + 30
+        while len(rows := await stored_runs(db, ids)) < len(ids):
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        log = second.log()
+    finally:
+        second.cleanup()
+    replayed = re.search(r"replaying (\d+) execution events", log)
+    return rows, int(replayed.group(1)) if replayed else 0
+
+
+async def test_sigkill_mid_load_loses_no_answered_run_with_the_spool_on(
+    database_url: str, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """Killed while 4 clients chat and the writer writes: every run answered before
+    the last flush intervals is in the table after the restart, with the status it
+    was answered with (those of the last intervals may be lost: counted)."""
+    env = {"SPOOL_DIR": str(tmp_path / "spool"), "AGENT_NODE_DELAY_S": "0.01"}
+    first = AppProcess(database_url, **env)
+    answered: dict[str, tuple[str, float]] = {}
+    stop = threading.Event()
+    try:
+        load = [asyncio.to_thread(chat_load, first.url, stop, answered) for _ in range(4)]
+        running = asyncio.gather(*load)
+        await asyncio.sleep(2.0)
+        killed_at = time.monotonic()
+        first.signal(signal.SIGKILL)  # the clients are still sending
+        assert await asyncio.to_thread(first.wait, 10) == -signal.SIGKILL
+        await running
+    finally:
+        stop.set()
+        first.cleanup()
+    ids = list(answered)
+    stored_before = len(await stored_runs(db, ids))
+    rows, replayed = await restart_and_collect(database_url, db, env, ids)
+
+    spooled = {i for i, (_, at) in answered.items() if at < killed_at - SPOOLED_WITHIN_S}
+    last = set(ids) - spooled
+    print(
+        f"\nSIGKILL mid-load: {len(ids)} runs answered ({len(last)} in the last "
+        f"{SPOOLED_WITHIN_S * 1000:.0f} ms before the kill); finished rows before the "
+        f"restart {stored_before}, after {len(rows)}; replayed {replayed} events; "
+        f"answered and missing after the restart: {len(set(ids) - rows.keys())} "
+        f"(of the last {SPOOLED_WITHIN_S * 1000:.0f} ms: {len(last - rows.keys())}; "
+        f"answered {[round(killed_at - answered[i][1], 3) for i in set(ids) - rows.keys()]} s "
+        "before the kill)"
+    )
+    assert len(ids) > 20  # a busy machine answers fewer
+    assert {i: rows.get(i) for i in spooled} == {i: answered[i][0] for i in spooled}
+    assert all(rows[i] == answered[i][0] for i in last if i in rows)
 
 
 STUCK_WRITES = (
@@ -150,12 +227,15 @@ STUCK_WRITES = (
 async def test_sigkill_with_writes_stuck_loses_no_answered_run_with_the_spool_on(
     database_url: str, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
-    spool_dir = str(tmp_path / "spool")
-    env = {"SPOOL_DIR": spool_dir, "AGENT_NODE_DELAY_S": "0.01"}
+    """Killed while its writes wait behind a lock, the load still running: what was
+    in flight and buffered survives in the spool. Every run answered before the last
+    flush intervals is in the table after the restart (most were not before it), with
+    the status it was answered with; those of the last intervals may be lost: counted."""
+    env = {"SPOOL_DIR": str(tmp_path / "spool"), "AGENT_NODE_DELAY_S": "0.01"}
     first = AppProcess(database_url, **env)
-    answered: dict[str, str] = {}
+    answered: dict[str, tuple[str, float]] = {}
+    stop = threading.Event()
     try:
-        stop = threading.Event()
         load = [asyncio.to_thread(chat_load, first.url, stop, answered) for _ in range(4)]
         running = asyncio.gather(*load)
         await asyncio.sleep(1.5)
@@ -165,35 +245,37 @@ async def test_sigkill_with_writes_stuck_loses_no_answered_run_with_the_spool_on
         # the process's memory and its spool.
         await db.execute("LOCK TABLE execution_monitor.execution_logs IN EXCLUSIVE MODE")
         # A write waits for the table (until its lock_timeout, then it is retried):
-        # seen waiting at least once.
+        # seen waiting at least once while the clients are still sending.
         stuck = 0
         for _ in range(15):
             await asyncio.sleep(0.1)
             stuck = max(stuck, await db.fetchval(STUCK_WRITES))
-        stop.set()
-        await running
-        await asyncio.sleep(0.5)  # ten flush intervals: the last finishes are spooled
-        first.signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        first.signal(signal.SIGKILL)  # the clients are still sending
         assert await asyncio.to_thread(first.wait, 10) == -signal.SIGKILL
+        await running
         await lock.rollback()
     finally:
+        stop.set()
         first.cleanup()
-    stored_before = await db.fetchval("SELECT count(*) FROM execution_logs")
+    ids = list(answered)
+    stored_before = len(await stored_runs(db, ids))
+    rows, replayed = await restart_and_collect(database_url, db, env, ids)
 
-    second = AppProcess(database_url, **env)
-    try:
-        ids = list(answered)
-        query = "SELECT id, status FROM execution_logs WHERE id = ANY($1) AND status <> 'running'"
-        deadline = time.monotonic() + 30
-        while len(rows := await db.fetch(query, ids)) < len(ids):
-            assert time.monotonic() < deadline, f"{len(rows)} of {len(ids)} answered runs"
-            await asyncio.sleep(0.1)
-        log = second.log()
-    finally:
-        second.cleanup()
-    assert len(answered) > 20 and stuck >= 1
-    assert dict(rows) == answered  # every answered run, with the status it answered
-    replayed = re.search(r"replaying (\d+) execution events", log)
-    assert replayed is not None and int(replayed.group(1)) > 0
+    last = {i for i, (_, at) in answered.items() if at >= killed_at - SPOOLED_WITHIN_S}
+    print(
+        f"\nSIGKILL with writes stuck: {len(ids)} runs answered ({len(last)} in the last "
+        f"{SPOOLED_WITHIN_S * 1000:.0f} ms before the kill); finished rows before the "
+        f"restart {stored_before}, after {len(rows)}; replayed {replayed} events; "
+        f"answered and missing after the restart: {len(set(ids) - rows.keys())} "
+        f"(of the last {SPOOLED_WITHIN_S * 1000:.0f} ms: {len(last - rows.keys())}; "
+        f"answered {[round(killed_at - answered[i][1], 3) for i in set(ids) - rows.keys()]} s "
+        "before the kill)"
+    )
+    assert len(ids) > 20 and stuck >= 1
+    assert replayed > 0
     # Without the spool, the rows missing before the restart were lost.
-    assert stored_before < len(answered)
+    assert stored_before < len(ids) - len(last)
+    spooled = set(ids) - last
+    assert {i: rows.get(i) for i in spooled} == {i: answered[i][0] for i in spooled}
+    assert all(rows[i] == answered[i][0] for i in last if i in rows)
