@@ -291,6 +291,45 @@ $$;
 
 
 --
+-- Name: create_execution_logs_partition(date); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.create_execution_logs_partition(p_day date) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $_$
+DECLARE
+    name text := 'execution_logs_p' || to_char(p_day, 'YYYYMMDD');
+    day_start timestamptz := p_day::timestamp AT TIME ZONE 'UTC';
+    day_end timestamptz := (p_day + 1)::timestamp AT TIME ZONE 'UTC';
+BEGIN
+    IF p_day IS NULL THEN
+        RAISE EXCEPTION 'create_execution_logs_partition: the day must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF to_regclass(format('execution_monitor.%I', name)) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE format(
+        'CREATE TABLE execution_monitor.%I (LIKE execution_monitor.execution_logs'
+        ' INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)'
+        -- the table's own settings: an update of a recent day must be vacuumed soon
+        ' WITH (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02)',
+        name);
+    EXECUTE format(
+        'WITH moved AS (DELETE FROM execution_monitor.execution_logs_default AS d'
+        '               WHERE d.started_at >= $1 AND d.started_at < $2 RETURNING d.*)'
+        ' INSERT INTO execution_monitor.%I SELECT * FROM moved', name)
+        USING day_start, day_end;
+    EXECUTE format(
+        'ALTER TABLE execution_monitor.execution_logs ATTACH PARTITION execution_monitor.%I'
+        ' FOR VALUES FROM (%L) TO (%L)', name, day_start, day_end);
+    RETURN true;
+END;
+$_$;
+
+
+--
 -- Name: decode_listing_cursor(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -863,8 +902,6 @@ CREATE FUNCTION execution_monitor.execution_stats_since(p_since timestamp with t
 
 SET default_tablespace = '';
 
-SET default_table_access_method = heap;
-
 --
 -- Name: execution_logs; Type: TABLE; Schema: execution_monitor; Owner: -
 --
@@ -893,7 +930,7 @@ CREATE TABLE execution_monitor.execution_logs (
     change_xid xid8 DEFAULT pg_current_xact_id(),
     CONSTRAINT execution_logs_status_check CHECK (((status)::text = ANY ('{running,completed,failed,partial,interrupted}'::text[])))
 )
-WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_analyze_scale_factor='0.02');
+PARTITION BY RANGE (started_at);
 
 
 --
@@ -1704,7 +1741,7 @@ BEGIN
            error_summary
     FROM one_per_run
     ORDER BY id  -- the same lock order in every batch: concurrent writers cannot deadlock
-    ON CONFLICT (id) DO UPDATE
+    ON CONFLICT (id, started_at) DO UPDATE
         SET status = excluded.status,
             completed_at = excluded.completed_at,
             total_duration_ms = excluded.total_duration_ms,
@@ -1773,7 +1810,7 @@ BEGIN
            error_summary, input, input_tokens, output_tokens, total_tokens, llm_calls
     FROM one_per_run
     ORDER BY id  -- the same lock order in every batch: concurrent writers cannot deadlock
-    ON CONFLICT (id) DO UPDATE
+    ON CONFLICT (id, started_at) DO UPDATE
         SET status = excluded.status,
             completed_at = excluded.completed_at,
             total_duration_ms = excluded.total_duration_ms,
@@ -1895,7 +1932,7 @@ BEGIN
                error_summary, input, input_tokens, output_tokens, total_tokens, llm_calls
         FROM one_per_run
         ORDER BY id  -- the same lock order in every batch: concurrent writers cannot deadlock
-        ON CONFLICT (id) DO UPDATE
+        ON CONFLICT (id, started_at) DO UPDATE
             SET status = excluded.status,
                 completed_at = excluded.completed_at,
                 total_duration_ms = excluded.total_duration_ms,
@@ -2121,7 +2158,7 @@ BEGIN
                error_summary, input, input_tokens, output_tokens, total_tokens, llm_calls
         FROM one_per_run
         ORDER BY id  -- the same lock order in every batch: concurrent writers cannot deadlock
-        ON CONFLICT (id) DO UPDATE
+        ON CONFLICT (id, started_at) DO UPDATE
             SET status = excluded.status,
                 completed_at = excluded.completed_at,
                 total_duration_ms = excluded.total_duration_ms,
@@ -2158,11 +2195,28 @@ CREATE FUNCTION execution_monitor.log_finish(p_id text, p_status text, p_user_id
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
+DECLARE
+    -- the start time as log_batch_v5 stores it (through epoch seconds)
+    stored_start timestamptz := to_timestamp(extract(epoch FROM p_started_at)::double precision);
+    other record;
 BEGIN
     IF p_status IS NULL OR p_status NOT IN ('completed', 'failed', 'partial', 'interrupted') THEN
         RAISE EXCEPTION 'log_finish: status must be completed, failed, partial or '
                         'interrupted, got %', coalesce(p_status, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT l.started_at, l.status, l.closed_stale_at, l.stale_close_replaced_at INTO other
+    FROM execution_logs AS l
+    WHERE l.id = p_id AND l.started_at <> stored_start
+    ORDER BY l.started_at
+    LIMIT 1;
+    IF FOUND THEN
+        IF other.status <> 'running'
+           AND NOT (other.closed_stale_at IS NOT NULL AND other.stale_close_replaced_at IS NULL) THEN
+            RETURN 0;
+        END IF;
+        UPDATE execution_logs AS l SET started_at = stored_start
+        WHERE l.id = p_id AND l.started_at = other.started_at;
     END IF;
     RETURN (log_batch_v5(jsonb_build_array(jsonb_build_array(
         p_id, p_conversation_id, p_user_id, p_request_message,
@@ -2179,9 +2233,21 @@ $$;
 --
 
 CREATE FUNCTION execution_monitor.log_start(p_id text, p_user_id text, p_request_message text, p_conversation_id text DEFAULT NULL::text, p_started_at timestamp with time zone DEFAULT now()) RETURNS integer
-    LANGUAGE sql SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
-    RETURN (execution_monitor.log_batch_v5(jsonb_build_array(jsonb_build_array(p_id, p_conversation_id, p_user_id, p_request_message, (EXTRACT(epoch FROM p_started_at))::double precision, 'running', NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown, NULL::unknown)))).written;
+    AS $$
+BEGIN
+    IF EXISTS (SELECT FROM execution_logs AS l
+               WHERE l.id = p_id
+                 AND l.started_at <> to_timestamp(extract(epoch FROM p_started_at)::double precision)) THEN
+        RETURN 0;
+    END IF;
+    RETURN (log_batch_v5(jsonb_build_array(jsonb_build_array(
+        p_id, p_conversation_id, p_user_id, p_request_message,
+        extract(epoch FROM p_started_at)::double precision, 'running', NULL, NULL, NULL, NULL,
+        NULL, NULL, NULL, NULL, NULL, NULL)))).written;
+END;
+$$;
 
 
 --
@@ -2821,6 +2887,8 @@ END;
 $$;
 
 
+SET default_table_access_method = heap;
+
 --
 -- Name: conversations; Type: TABLE; Schema: execution_monitor; Owner: -
 --
@@ -2872,6 +2940,37 @@ CREATE SEQUENCE execution_monitor.execution_logs_change_seq
 --
 
 ALTER SEQUENCE execution_monitor.execution_logs_change_seq OWNED BY execution_monitor.execution_logs.change_seq;
+
+
+--
+-- Name: execution_logs_default; Type: TABLE; Schema: execution_monitor; Owner: -
+--
+
+CREATE TABLE execution_monitor.execution_logs_default (
+    id character varying(255) NOT NULL,
+    conversation_id character varying(255),
+    user_id character varying(255) NOT NULL,
+    request_message text NOT NULL,
+    response_message text,
+    status character varying(50) DEFAULT 'running'::character varying NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    completed_at timestamp with time zone,
+    total_duration_ms integer,
+    execution_trace jsonb,
+    error_summary text,
+    failed_nodes jsonb DEFAULT '[]'::jsonb,
+    change_seq bigint DEFAULT nextval('execution_monitor.execution_logs_change_seq'::regclass) NOT NULL,
+    input jsonb,
+    input_tokens integer,
+    output_tokens integer,
+    total_tokens integer,
+    llm_calls integer,
+    closed_stale_at timestamp with time zone,
+    stale_close_replaced_at timestamp with time zone,
+    change_xid xid8 DEFAULT pg_current_xact_id(),
+    CONSTRAINT execution_logs_status_check CHECK (((status)::text = ANY ('{running,completed,failed,partial,interrupted}'::text[])))
+)
+WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_analyze_scale_factor='0.02');
 
 
 --
@@ -3018,6 +3117,13 @@ CREATE VIEW execution_monitor.token_usage_daily AS
 
 
 --
+-- Name: execution_logs_default; Type: TABLE ATTACH; Schema: execution_monitor; Owner: -
+--
+
+ALTER TABLE ONLY execution_monitor.execution_logs ATTACH PARTITION execution_monitor.execution_logs_default DEFAULT;
+
+
+--
 -- Name: execution_logs change_seq; Type: DEFAULT; Schema: execution_monitor; Owner: -
 --
 
@@ -3045,7 +3151,15 @@ ALTER TABLE ONLY execution_monitor.execution_heartbeats
 --
 
 ALTER TABLE ONLY execution_monitor.execution_logs
-    ADD CONSTRAINT execution_logs_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT execution_logs_pkey PRIMARY KEY (id, started_at);
+
+
+--
+-- Name: execution_logs_default execution_logs_default_pkey; Type: CONSTRAINT; Schema: execution_monitor; Owner: -
+--
+
+ALTER TABLE ONLY execution_monitor.execution_logs_default
+    ADD CONSTRAINT execution_logs_default_pkey PRIMARY KEY (id, started_at);
 
 
 --
@@ -3078,6 +3192,132 @@ CREATE INDEX execution_durations_hourly_hour ON execution_monitor.execution_dura
 
 
 --
+-- Name: idx_execution_change_seq; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_change_seq ON ONLY execution_monitor.execution_logs USING btree (change_seq);
+
+
+--
+-- Name: execution_logs_default_change_seq_idx; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_logs_default_change_seq_idx ON execution_monitor.execution_logs_default USING btree (change_seq);
+
+
+--
+-- Name: idx_execution_change_xid_seq; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_change_xid_seq ON ONLY execution_monitor.execution_logs USING btree (COALESCE(change_xid, '0'::xid8), change_seq);
+
+
+--
+-- Name: execution_logs_default_coalesce_change_seq_idx; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_logs_default_coalesce_change_seq_idx ON execution_monitor.execution_logs_default USING btree (COALESCE(change_xid, '0'::xid8), change_seq);
+
+
+--
+-- Name: idx_execution_conversation_date; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_conversation_date ON ONLY execution_monitor.execution_logs USING btree (conversation_id, started_at);
+
+
+--
+-- Name: execution_logs_default_conversation_id_started_at_idx; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_logs_default_conversation_id_started_at_idx ON execution_monitor.execution_logs_default USING btree (conversation_id, started_at);
+
+
+--
+-- Name: idx_execution_search_prefix; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_search_prefix ON ONLY execution_monitor.execution_logs USING gin (execution_monitor.execution_search_text_v2((id)::text, (conversation_id)::text, (user_id)::text, request_message, response_message, error_summary, failed_nodes) public.gin_trgm_ops) WITH (gin_pending_list_limit='512');
+
+
+--
+-- Name: execution_logs_default_execution_search_text_v2_idx; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_logs_default_execution_search_text_v2_idx ON execution_monitor.execution_logs_default USING gin (execution_monitor.execution_search_text_v2((id)::text, (conversation_id)::text, (user_id)::text, request_message, response_message, error_summary, failed_nodes) public.gin_trgm_ops) WITH (gin_pending_list_limit='512');
+
+
+--
+-- Name: idx_execution_failed_nodes; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_failed_nodes ON ONLY execution_monitor.execution_logs USING btree (started_at) INCLUDE (failed_nodes) WHERE ((status)::text = ANY ('{failed,partial}'::text[]));
+
+
+--
+-- Name: execution_logs_default_started_at_failed_nodes_idx; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_logs_default_started_at_failed_nodes_idx ON execution_monitor.execution_logs_default USING btree (started_at) INCLUDE (failed_nodes) WHERE ((status)::text = ANY ('{failed,partial}'::text[]));
+
+
+--
+-- Name: idx_execution_started_covering; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_started_covering ON ONLY execution_monitor.execution_logs USING btree (started_at) INCLUDE (status, total_duration_ms, input_tokens, output_tokens, total_tokens);
+
+
+--
+-- Name: execution_logs_default_started_at_status_total_duration_ms__idx; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_logs_default_started_at_status_total_duration_ms__idx ON execution_monitor.execution_logs_default USING btree (started_at) INCLUDE (status, total_duration_ms, input_tokens, output_tokens, total_tokens);
+
+
+--
+-- Name: idx_execution_status_date; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_status_date ON ONLY execution_monitor.execution_logs USING btree (status, started_at);
+
+
+--
+-- Name: execution_logs_default_status_started_at_idx; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_logs_default_status_started_at_idx ON execution_monitor.execution_logs_default USING btree (status, started_at);
+
+
+--
+-- Name: idx_execution_user_date; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_user_date ON ONLY execution_monitor.execution_logs USING btree (user_id, started_at);
+
+
+--
+-- Name: execution_logs_default_user_id_started_at_idx; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_logs_default_user_id_started_at_idx ON execution_monitor.execution_logs_default USING btree (user_id, started_at);
+
+
+--
+-- Name: idx_execution_user_prefix; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX idx_execution_user_prefix ON ONLY execution_monitor.execution_logs USING btree (user_id varchar_pattern_ops, started_at);
+
+
+--
+-- Name: execution_logs_default_user_id_started_at_idx1; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX execution_logs_default_user_id_started_at_idx1 ON execution_monitor.execution_logs_default USING btree (user_id varchar_pattern_ops, started_at);
+
+
+--
 -- Name: execution_rollups_hourly_compacted; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
@@ -3096,69 +3336,6 @@ CREATE INDEX execution_rollups_hourly_deltas ON execution_monitor.execution_roll
 --
 
 CREATE INDEX execution_rollups_hourly_hour ON execution_monitor.execution_rollups_hourly USING btree (hour);
-
-
---
--- Name: idx_execution_change_seq; Type: INDEX; Schema: execution_monitor; Owner: -
---
-
-CREATE INDEX idx_execution_change_seq ON execution_monitor.execution_logs USING btree (change_seq);
-
-
---
--- Name: idx_execution_change_xid_seq; Type: INDEX; Schema: execution_monitor; Owner: -
---
-
-CREATE INDEX idx_execution_change_xid_seq ON execution_monitor.execution_logs USING btree (COALESCE(change_xid, '0'::xid8), change_seq);
-
-
---
--- Name: idx_execution_conversation_date; Type: INDEX; Schema: execution_monitor; Owner: -
---
-
-CREATE INDEX idx_execution_conversation_date ON execution_monitor.execution_logs USING btree (conversation_id, started_at);
-
-
---
--- Name: idx_execution_failed_nodes; Type: INDEX; Schema: execution_monitor; Owner: -
---
-
-CREATE INDEX idx_execution_failed_nodes ON execution_monitor.execution_logs USING btree (started_at) INCLUDE (failed_nodes) WHERE ((status)::text = ANY ('{failed,partial}'::text[]));
-
-
---
--- Name: idx_execution_search_prefix; Type: INDEX; Schema: execution_monitor; Owner: -
---
-
-CREATE INDEX idx_execution_search_prefix ON execution_monitor.execution_logs USING gin (execution_monitor.execution_search_text_v2((id)::text, (conversation_id)::text, (user_id)::text, request_message, response_message, error_summary, failed_nodes) public.gin_trgm_ops) WITH (gin_pending_list_limit='512');
-
-
---
--- Name: idx_execution_started_covering; Type: INDEX; Schema: execution_monitor; Owner: -
---
-
-CREATE INDEX idx_execution_started_covering ON execution_monitor.execution_logs USING btree (started_at) INCLUDE (status, total_duration_ms, input_tokens, output_tokens, total_tokens);
-
-
---
--- Name: idx_execution_status_date; Type: INDEX; Schema: execution_monitor; Owner: -
---
-
-CREATE INDEX idx_execution_status_date ON execution_monitor.execution_logs USING btree (status, started_at);
-
-
---
--- Name: idx_execution_user_date; Type: INDEX; Schema: execution_monitor; Owner: -
---
-
-CREATE INDEX idx_execution_user_date ON execution_monitor.execution_logs USING btree (user_id, started_at);
-
-
---
--- Name: idx_execution_user_prefix; Type: INDEX; Schema: execution_monitor; Owner: -
---
-
-CREATE INDEX idx_execution_user_prefix ON execution_monitor.execution_logs USING btree (user_id varchar_pattern_ops, started_at);
 
 
 --
@@ -3201,6 +3378,76 @@ CREATE INDEX node_rollups_hourly_deltas ON execution_monitor.node_rollups_hourly
 --
 
 CREATE INDEX node_rollups_hourly_hour ON execution_monitor.node_rollups_hourly USING btree (hour);
+
+
+--
+-- Name: execution_logs_default_change_seq_idx; Type: INDEX ATTACH; Schema: execution_monitor; Owner: -
+--
+
+ALTER INDEX execution_monitor.idx_execution_change_seq ATTACH PARTITION execution_monitor.execution_logs_default_change_seq_idx;
+
+
+--
+-- Name: execution_logs_default_coalesce_change_seq_idx; Type: INDEX ATTACH; Schema: execution_monitor; Owner: -
+--
+
+ALTER INDEX execution_monitor.idx_execution_change_xid_seq ATTACH PARTITION execution_monitor.execution_logs_default_coalesce_change_seq_idx;
+
+
+--
+-- Name: execution_logs_default_conversation_id_started_at_idx; Type: INDEX ATTACH; Schema: execution_monitor; Owner: -
+--
+
+ALTER INDEX execution_monitor.idx_execution_conversation_date ATTACH PARTITION execution_monitor.execution_logs_default_conversation_id_started_at_idx;
+
+
+--
+-- Name: execution_logs_default_execution_search_text_v2_idx; Type: INDEX ATTACH; Schema: execution_monitor; Owner: -
+--
+
+ALTER INDEX execution_monitor.idx_execution_search_prefix ATTACH PARTITION execution_monitor.execution_logs_default_execution_search_text_v2_idx;
+
+
+--
+-- Name: execution_logs_default_pkey; Type: INDEX ATTACH; Schema: execution_monitor; Owner: -
+--
+
+ALTER INDEX execution_monitor.execution_logs_pkey ATTACH PARTITION execution_monitor.execution_logs_default_pkey;
+
+
+--
+-- Name: execution_logs_default_started_at_failed_nodes_idx; Type: INDEX ATTACH; Schema: execution_monitor; Owner: -
+--
+
+ALTER INDEX execution_monitor.idx_execution_failed_nodes ATTACH PARTITION execution_monitor.execution_logs_default_started_at_failed_nodes_idx;
+
+
+--
+-- Name: execution_logs_default_started_at_status_total_duration_ms__idx; Type: INDEX ATTACH; Schema: execution_monitor; Owner: -
+--
+
+ALTER INDEX execution_monitor.idx_execution_started_covering ATTACH PARTITION execution_monitor.execution_logs_default_started_at_status_total_duration_ms__idx;
+
+
+--
+-- Name: execution_logs_default_status_started_at_idx; Type: INDEX ATTACH; Schema: execution_monitor; Owner: -
+--
+
+ALTER INDEX execution_monitor.idx_execution_status_date ATTACH PARTITION execution_monitor.execution_logs_default_status_started_at_idx;
+
+
+--
+-- Name: execution_logs_default_user_id_started_at_idx; Type: INDEX ATTACH; Schema: execution_monitor; Owner: -
+--
+
+ALTER INDEX execution_monitor.idx_execution_user_date ATTACH PARTITION execution_monitor.execution_logs_default_user_id_started_at_idx;
+
+
+--
+-- Name: execution_logs_default_user_id_started_at_idx1; Type: INDEX ATTACH; Schema: execution_monitor; Owner: -
+--
+
+ALTER INDEX execution_monitor.idx_execution_user_prefix ATTACH PARTITION execution_monitor.execution_logs_default_user_id_started_at_idx1;
 
 
 --
@@ -3256,7 +3503,7 @@ CREATE TRIGGER execution_logs_rollup_update AFTER UPDATE ON execution_monitor.ex
 -- Name: execution_logs execution_logs_conversation_id_fkey; Type: FK CONSTRAINT; Schema: execution_monitor; Owner: -
 --
 
-ALTER TABLE ONLY execution_monitor.execution_logs
+ALTER TABLE execution_monitor.execution_logs
     ADD CONSTRAINT execution_logs_conversation_id_fkey FOREIGN KEY (conversation_id) REFERENCES execution_monitor.conversations(id) ON DELETE CASCADE;
 
 
@@ -3318,4 +3565,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261207000102'),
     ('20261207000103'),
     ('20261207000104'),
-    ('20261207000105');
+    ('20261207000105'),
+    ('20261207000200');
