@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from langgraph_execution_monitor.api.prices import ModelPrice
@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     # How often the writer stamps the runs alive in this process (so no sweep, of
     # this replica or another, closes them); default min(60 s, STALE_AFTER_S / 3).
     heartbeat_interval_s: float | None = Field(default=None, gt=0)
+    # Partitions of execution_logs: made ahead and dropped past RETENTION_DAYS by the
+    # writer this often (one process at a time); the hourly rollups kept
+    # ROLLUP_RETENTION_DAYS (at least RETENTION_DAYS). Unset interval: never (pg_cron's job).
+    partition_maintenance_interval_s: float | None = Field(default=3600.0, gt=0)
+    retention_days: int = Field(default=30, ge=1)
+    rollup_retention_days: int = Field(default=400, ge=1)
     # A local spool for the writer's batch in flight (and, at shutdown, what the
     # drain limit left): a restart replays it, so a SIGKILL loses at most the
     # buffered events no batch took yet. Unset: no spool.
@@ -103,6 +109,16 @@ class Settings(BaseSettings):
                 "(the API is then open), or set a real token"
             )
         return token
+
+    @model_validator(mode="after")
+    def _rollups_outlive_rows(self) -> "Settings":
+        # The stats read rollups for whole hours: they must cover every row kept.
+        if self.rollup_retention_days < self.retention_days:
+            raise ValueError(
+                f"ROLLUP_RETENTION_DAYS ({self.rollup_retention_days}) must be at least "
+                f"RETENTION_DAYS ({self.retention_days})"
+            )
+        return self
 
 
 @lru_cache

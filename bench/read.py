@@ -27,8 +27,10 @@ is what slows index-only scans).
 
 import argparse
 import asyncio
+import json
 import random
 import re
+import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -65,7 +67,15 @@ INSERT INTO execution_logs (id, conversation_id, user_id, request_message, respo
     status, started_at, completed_at, total_duration_ms, execution_trace, failed_nodes,
     error_summary, input_tokens, output_tokens, total_tokens, llm_calls)
 SELECT
-    md5(g::text)::uuid::text,
+    -- half the ids UUIDv7 of their start (the library's own), half not (uuid4-like)
+    CASE WHEN g % 2 = 0
+         THEN (SELECT substr(x, 1, 8) || '-' || substr(x, 9, 4) || '-' || substr(x, 13, 4)
+                      || '-' || substr(x, 17, 4) || '-' || substr(x, 21, 12)
+               FROM (SELECT lpad(to_hex((extract(epoch FROM t) * 1000)::bigint), 12, '0')
+                            || '7' || substr(md5(g::text), 14, 3)
+                            || substr('89ab', 1 + (g / 2) % 4, 1)
+                            || substr(md5(g::text), 18, 15) AS x) AS v)
+         ELSE md5(g::text)::uuid::text END,
     'conv-' || (g % $5),
     'user-' || (g % $6),
     'Create a ' || (ARRAY['LinkedIn', 'Twitter', 'blog'])[1 + g % 3] || ' post about topic ' || g,
@@ -114,10 +124,29 @@ ROLLUP_TABLES = (
 )
 
 INDEXES = """
-SELECT indexname, indexdef FROM pg_indexes
+SELECT indexname, replace(indexdef, ' ON ONLY ', ' ON ') AS indexdef FROM pg_indexes
 WHERE schemaname = 'execution_monitor' AND tablename = 'execution_logs'
   AND indexname <> 'execution_logs_pkey'
 ORDER BY indexname
+"""
+
+PRIMARY_KEY = """
+SELECT pg_get_constraintdef(oid) FROM pg_constraint
+WHERE conrelid = 'execution_logs'::regclass AND conname = 'execution_logs_pkey'
+"""
+
+# A partitioned table (20261207000200): the loaded days' partitions, and the days
+# ahead as maintenance makes them, so that no row waits in the default partition.
+DAY_PARTITIONS = """
+SELECT count(create_execution_logs_partition(d::date))
+FROM generate_series((now() - make_interval(days => $1 + 1))::date,
+                     (now() + interval '3 days')::date, interval '1 day') AS d
+WHERE to_regprocedure('execution_monitor.create_execution_logs_partition(date)') IS NOT NULL
+"""
+
+# The table's storage: the table itself, or its partitions.
+LEAVES = """
+SELECT relid::regclass::text FROM pg_partition_tree('execution_logs') WHERE isleaf
 """
 
 
@@ -130,7 +159,9 @@ async def load(db: asyncpg.Connection, rows: int, days: int) -> dict[str, float]
     # (the conversations exist), indexes built once at the end.
     await db.execute("SET session_replication_role = replica")
     await db.execute("SET maintenance_work_mem = '1GB'")
+    await db.fetchval(DAY_PARTITIONS, days)
     indexes = await db.fetch(INDEXES)
+    primary_key = await db.fetchval(PRIMARY_KEY)
     for index in indexes:
         await db.execute(f"DROP INDEX execution_monitor.{index['indexname']}")
     await db.execute("ALTER TABLE execution_logs DROP CONSTRAINT execution_logs_pkey")
@@ -142,7 +173,7 @@ async def load(db: asyncpg.Connection, rows: int, days: int) -> dict[str, float]
         )
     phases["insert"] = time.perf_counter() - began
     mark = time.perf_counter()
-    await db.execute("ALTER TABLE execution_logs ADD PRIMARY KEY (id)")
+    await db.execute(f"ALTER TABLE execution_logs ADD CONSTRAINT execution_logs_pkey {primary_key}")
     for index in indexes:
         began_index = time.perf_counter()
         await db.execute(index["indexdef"])
@@ -225,6 +256,14 @@ async def cases(db: asyncpg.Connection, repeat: int) -> list[Case]:
         "WHERE started_at < now() - interval '7 days' ORDER BY started_at DESC LIMIT 1"
     )
     first = await db.fetchval("SELECT list_executions_v2() ->> 'next_cursor'")
+    uuid7 = "'^[0-9a-f]{8}-[0-9a-f]{4}-7'"
+    one_uuid7, one_other = [
+        await db.fetchval(
+            "SELECT id FROM execution_logs WHERE started_at >= now() - interval '3 hours'"
+            f" AND id {match} {uuid7} LIMIT 1"
+        )
+        for match in ("~", "!~")
+    ]
 
     def listing(**arguments: Any) -> Callable[[], Awaitable[object]]:
         named = ", ".join(f"p_{name} => ${index + 1}" for index, name in enumerate(arguments))
@@ -298,8 +337,14 @@ async def cases(db: asyncpg.Connection, repeat: int) -> list[Case]:
             heavy,
         ),
         (
-            "get by id",
-            lambda: db.fetchval("SELECT get_execution($1)::text", one["id"]),
+            "get by id (UUIDv7)",
+            lambda: db.fetchval("SELECT get_execution($1)::text", one_uuid7),
+            2.0,
+            repeat,
+        ),
+        (
+            "get by id (other id)",
+            lambda: db.fetchval("SELECT get_execution($1)::text", one_other),
             2.0,
             repeat,
         ),
@@ -385,6 +430,33 @@ EXPLAINED = {
 }
 
 
+PLANNED = {
+    "by id, every partition": "SELECT * FROM execution_logs WHERE id = 'x'",
+    "by id and an hour (one partition)": "SELECT * FROM execution_logs WHERE id = 'x'"
+    " AND started_at >= now() - interval '1 hour' AND started_at < now()",
+    "conversation listing": "SELECT * FROM execution_logs WHERE conversation_id = 'conv-1'"
+    " ORDER BY started_at, id LIMIT 20",
+    "list page, default window": EXPLAINED["list page, default window"],
+    "changes after a change_seq (the stream)": "SELECT * FROM execution_logs"
+    " WHERE change_seq > 0 ORDER BY change_seq LIMIT 1000",
+    "100 ids (the listener's fetch)": "SELECT * FROM execution_logs WHERE id = ANY("
+    "ARRAY(SELECT md5(g::text) FROM generate_series(1, 100) AS g))",
+}
+
+
+async def print_planning(db: asyncpg.Connection, repeat: int = 20) -> None:
+    """The planning time of a few statements (what partitions add to every query)."""
+    leaves = len(await db.fetch(LEAVES))
+    rows = [("statement", "planning ms (median)")]
+    for name, sql in PLANNED.items():
+        samples = []
+        for _ in range(repeat):
+            plan = json.loads(await db.fetchval("EXPLAIN (SUMMARY, FORMAT JSON) " + sql))
+            samples.append(plan[0]["Planning Time"])
+        rows.append((name, f"{statistics.median(samples):.3f}"))
+    print_table(f"planning, {leaves} table(s) under execution_logs", rows)
+
+
 async def print_plans(db: asyncpg.Connection) -> None:
     """Which index each read path uses, so indexes are chosen by evidence."""
     for name, sql in EXPLAINED.items():
@@ -435,6 +507,7 @@ async def run(args: argparse.Namespace, url: str, *, loaded: bool) -> None:
         )
         size = await db.fetchval("SELECT pg_size_pretty(pg_total_relation_size('execution_logs'))")
         print(f"{rows:,} executions, {in_24h:,} in the last 24 h; table with indexes {size}")
+        await print_planning(db)
         await measure(
             f"medians of {args.repeat} runs (heavy reads: 5)",
             db,
@@ -444,11 +517,14 @@ async def run(args: argparse.Namespace, url: str, *, loaded: bool) -> None:
         )
 
         if args.burst:
-            await db.execute("ALTER TABLE execution_logs SET (autovacuum_enabled = false)")
+            leaves = [row[0] for row in await db.fetch(LEAVES)]
+            for leaf in leaves:  # a partitioned table has no storage parameters of its own
+                await db.execute(f"ALTER TABLE {leaf} SET (autovacuum_enabled = false)")
             seconds = await burst(db, args.burst)
             print(f"\nburst: {args.burst:,} runs started and finished in {seconds:.1f} s")
             await measure("after the burst, before any vacuum", db, args.repeat, False, args.only)
-            await db.execute("ALTER TABLE execution_logs RESET (autovacuum_enabled)")
+            for leaf in leaves:
+                await db.execute(f"ALTER TABLE {leaf} RESET (autovacuum_enabled)")
     finally:
         await db.close()
 

@@ -310,6 +310,19 @@ BEGIN
     IF to_regclass(format('execution_monitor.%I', name)) IS NOT NULL THEN
         RETURN false;
     END IF;
+    -- Attaching checks the foreign key, which locks conversations; a writer locks
+    -- conversations before execution_logs. Taking it first, as writers do, waits for
+    -- the writes in flight instead of deadlocking with one (and holds new ones back
+    -- until this transaction ends).
+    LOCK TABLE execution_monitor.conversations IN SHARE ROW EXCLUSIVE MODE;
+    -- A query planned before the attach reads the partitions it knew of: rows moved
+    -- out of the default partition under it would vanish from its view. When there
+    -- are rows to move, no query runs meanwhile (a moment: they are a day's
+    -- stragglers); an empty day is attached beside running queries.
+    IF EXISTS (SELECT FROM execution_monitor.execution_logs_default AS d
+               WHERE d.started_at >= day_start AND d.started_at < day_end) THEN
+        LOCK TABLE execution_monitor.execution_logs IN ACCESS EXCLUSIVE MODE;
+    END IF;
     EXECUTE format(
         'CREATE TABLE execution_monitor.%I (LIKE execution_monitor.execution_logs'
         ' INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)'
@@ -653,6 +666,15 @@ BEGIN
         WHERE e.value ->> 'status' = 'failed');
 END;
 $$;
+
+
+--
+-- Name: execution_id_time(text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.execution_id_time(p_id text) RETURNS timestamp with time zone
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN (p_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'::text) THEN to_timestamp((((((('x'::text || lpad("left"(replace(p_id, '-'::text, ''::text), 12), 16, '0'::text)))::bit(64))::bigint)::numeric / 1000.0))::double precision) ELSE NULL::timestamp with time zone END;
 
 
 --
@@ -1186,13 +1208,46 @@ CREATE FUNCTION execution_monitor.filter_window_json(p_since timestamp with time
 --
 
 CREATE FUNCTION execution_monitor.get_execution(p_id text) RETURNS jsonb
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET plan_cache_mode TO 'force_custom_plan'
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
-    BEGIN ATOMIC
- SELECT (execution_monitor.execution_summary_json(l.*) || jsonb_build_object('execution_trace', COALESCE(l.execution_trace, '[]'::jsonb), 'input', l.input))
-    FROM execution_monitor.execution_logs l
-   WHERE ((l.id)::text = get_execution.p_id);
+    AS $$
+DECLARE
+    id_time timestamptz := execution_id_time(p_id);
+    -- bounds computed here, so that the planner sees constants (timestamptz minus an
+    -- interval is not immutable: in the query it would prune only when executed)
+    near_from timestamptz;
+    near_until timestamptz;
+    found jsonb;
+BEGIN
+    IF id_time NOT BETWEEN timestamptz '2000-01-01 00:00Z' AND now() + interval '1 day' THEN
+        id_time := NULL;  -- not a time a run of ours started at
+    END IF;
+    near_from := id_time - interval '1 hour';
+    near_until := id_time + interval '1 hour';
+    SELECT execution_summary_json(l)
+           || jsonb_build_object('execution_trace', coalesce(l.execution_trace, '[]'::jsonb),
+                                 'input', l.input)
+    INTO found
+    FROM execution_logs AS l
+    WHERE l.id = p_id
+      AND (id_time IS NULL OR (l.started_at >= near_from AND l.started_at < near_until))
+    ORDER BY l.started_at DESC
+    LIMIT 1;
+    IF found IS NULL AND id_time IS NOT NULL THEN
+        -- minted long before (or after) its run started: every partition
+        SELECT execution_summary_json(l)
+               || jsonb_build_object('execution_trace', coalesce(l.execution_trace, '[]'::jsonb),
+                                     'input', l.input)
+        INTO found
+        FROM execution_logs AS l
+        WHERE l.id = p_id
+        ORDER BY l.started_at DESC
+        LIMIT 1;
+    END IF;
+    RETURN found;
 END;
+$$;
 
 
 --
@@ -2248,6 +2303,112 @@ BEGIN
         NULL, NULL, NULL, NULL, NULL, NULL)))).written;
 END;
 $$;
+
+
+--
+-- Name: maintain_execution_logs(integer, integer, integer); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.maintain_execution_logs(p_retention_days integer DEFAULT 30, p_rollup_retention_days integer DEFAULT 400, p_ahead_days integer DEFAULT 3) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    SET lock_timeout TO '1s'
+    AS $_$
+DECLARE
+    today date := (now() AT TIME ZONE 'UTC')::date;
+    cutoff timestamptz;
+    rollup_cutoff timestamptz;
+    d date;
+    part record;
+    created text[] := '{}';
+    dropped text[] := '{}';
+    timed_out text[] := '{}';
+    default_rows bigint;
+    rollup_rows bigint := 0;
+    n bigint;
+BEGIN
+    IF p_retention_days IS NULL OR p_retention_days < 1 THEN
+        RAISE EXCEPTION 'maintain_execution_logs: the retention must be 1 day or more, got %',
+            coalesce(p_retention_days::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_rollup_retention_days IS NULL OR p_rollup_retention_days < p_retention_days THEN
+        RAISE EXCEPTION 'maintain_execution_logs: the rollups'' retention must be at least '
+                        'the rows'' (% days), got %',
+            p_retention_days, coalesce(p_rollup_retention_days::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_ahead_days IS NULL OR p_ahead_days NOT BETWEEN 0 AND 60 THEN
+        RAISE EXCEPTION 'maintain_execution_logs: the days ahead must be between 0 and 60, got %',
+            coalesce(p_ahead_days::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT pg_try_advisory_xact_lock(hashtext('execution_monitor.maintain_execution_logs')) THEN
+        RETURN jsonb_build_object('skipped', true);
+    END IF;
+    cutoff := now() - make_interval(days => p_retention_days);
+    rollup_cutoff := now() - make_interval(days => p_rollup_retention_days);
+
+    FOR d IN SELECT g::date FROM generate_series(today, today + p_ahead_days, interval '1 day') AS g
+    LOOP
+        BEGIN
+            IF create_execution_logs_partition(d) THEN
+                created := created || ('execution_logs_p' || to_char(d, 'YYYYMMDD'));
+            END IF;
+        EXCEPTION WHEN lock_not_available THEN
+            timed_out := timed_out || ('execution_logs_p' || to_char(d, 'YYYYMMDD'));
+        END;
+    END LOOP;
+
+    -- The days wholly before the cutoff; only partitions of our own naming.
+    FOR part IN
+        SELECT c.relname, b.day_end
+        FROM pg_inherits AS i
+        JOIN pg_class AS c ON c.oid = i.inhrelid
+        CROSS JOIN LATERAL (
+            SELECT substring(pg_get_expr(c.relpartbound, c.oid)
+                             FROM 'TO \(''([^'']+)''\)')::timestamptz AS day_end
+        ) AS b
+        WHERE i.inhparent = 'execution_logs'::regclass
+          AND c.relname ~ '^execution_logs_p[0-9]{8}$'
+          AND b.day_end <= cutoff
+        ORDER BY b.day_end
+    LOOP
+        BEGIN
+            -- in the writers' order, as create_execution_logs_partition does
+            LOCK TABLE conversations IN SHARE ROW EXCLUSIVE MODE;
+            EXECUTE format('DROP TABLE execution_monitor.%I', part.relname);
+            dropped := dropped || part.relname::text;
+        EXCEPTION WHEN lock_not_available THEN
+            timed_out := timed_out || part.relname::text;
+        END;
+    END LOOP;
+
+    -- From the partition itself, as a drop: the table's triggers (rollups) do not fire.
+    DELETE FROM execution_logs_default AS l WHERE l.started_at < cutoff;
+    GET DIAGNOSTICS default_rows = ROW_COUNT;
+
+    DELETE FROM execution_rollups_hourly AS r WHERE r.hour < rollup_cutoff;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    rollup_rows := rollup_rows + n;
+    DELETE FROM execution_durations_hourly AS r WHERE r.hour < rollup_cutoff;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    rollup_rows := rollup_rows + n;
+    DELETE FROM node_rollups_hourly AS r WHERE r.hour < rollup_cutoff;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    rollup_rows := rollup_rows + n;
+    DELETE FROM node_durations_hourly AS r WHERE r.hour < rollup_cutoff;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    rollup_rows := rollup_rows + n;
+
+    RETURN jsonb_build_object(
+        'created', to_jsonb(created),
+        'dropped', to_jsonb(dropped),
+        'timed_out', to_jsonb(timed_out),
+        'default_rows_deleted', default_rows,
+        'rollup_rows_deleted', rollup_rows);
+END;
+$_$;
 
 
 --
@@ -3566,4 +3727,6 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261207000103'),
     ('20261207000104'),
     ('20261207000105'),
-    ('20261207000200');
+    ('20261207000200'),
+    ('20261207000201'),
+    ('20261207000202');

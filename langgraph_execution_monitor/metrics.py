@@ -115,6 +115,18 @@ class MonitorCollector(Collector):
                 "Failed stamps of the runs alive in this process",
                 stats.heartbeat_errors,
             ),
+            "partitions_created": (
+                "Day partitions of execution_logs this writer made ahead",
+                stats.partitions_created,
+            ),
+            "partitions_dropped": (
+                "Day partitions of execution_logs this writer dropped past the retention",
+                stats.partitions_dropped,
+            ),
+            "maintenance_errors": (
+                "Failed partition maintenance calls (tried again the next interval)",
+                stats.maintenance_errors,
+            ),
         }
         for name, (help_text, value) in counters.items():
             yield CounterMetricFamily(f"execution_monitor_{name}", help_text, value=value)

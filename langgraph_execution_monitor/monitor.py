@@ -84,7 +84,8 @@ class ExecutionMonitor(_Capture):
 
     ``settings`` are the writer's (``batch_size``, ``flush_interval_s``,
     ``max_events``, ``max_bytes``, ``max_text_chars``, ``max_output_chars``,
-    ``max_trace_chars``, ``retry_max_backoff_s``, ``stale_after_s``, ``connections``).
+    ``max_trace_chars``, ``retry_max_backoff_s``, ``stale_after_s``, ``connections``,
+    ``partition_maintenance_interval_s``, ``retention_days``, ``rollup_retention_days``).
     """
 
     def __init__(

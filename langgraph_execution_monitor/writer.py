@@ -123,6 +123,9 @@ class WriterStats:
     heartbeat_errors: int = 0
     compactions: int = 0  # compact_rollups calls that succeeded
     compaction_errors: int = 0
+    partitions_created: int = 0  # day partitions made ahead by this writer's maintenance
+    partitions_dropped: int = 0  # day partitions dropped past the retention
+    maintenance_errors: int = 0  # maintenance calls that failed (tried again next interval)
     replayed: int = 0  # rows of gone writers' spools taken into flight (then written)
     spooled_at_shutdown: int = 0  # left unwritten at shutdown, kept in the spool
     spool_errors: int = 0  # failed spool writes (the batch is still sent)
@@ -172,6 +175,9 @@ class LogWriter:
         stale_check_interval_s: float = 60.0,
         heartbeat_interval_s: float | None = None,
         rollup_compact_interval_s: float | None = 5.0,
+        partition_maintenance_interval_s: float | None = 3600.0,
+        retention_days: int = 30,
+        rollup_retention_days: int = 400,
         connections: int = 2,
         owns_pool: bool = True,
         spool_dir: Path | str | None = None,
@@ -199,6 +205,12 @@ class LogWriter:
         # The write path appends rollup deltas (no row shared between writers); this
         # folds them now and then so that the stats reads stay short.
         self.rollup_compact_interval_s = rollup_compact_interval_s
+        # Partitions made ahead, days past the retention dropped (None: never, e.g. where
+        # pg_cron does it). Every writer calls it; the function lets one work at a time.
+        self.partition_maintenance_interval_s = partition_maintenance_interval_s
+        self.retention_days = retention_days
+        self.rollup_retention_days = rollup_retention_days
+        self._maintenance: asyncio.Task[None] | None = None
         # Runs whose start this writer wrote and whose finish it has not seen
         # (a dict as an ordered set: the oldest first).
         self._live: dict[str, None] = {}
@@ -311,6 +323,9 @@ class LogWriter:
         self._stopping = True
         self._stop_requested.set()
         self._wakeup.set()
+        maintenance, self._maintenance = self._maintenance, None
+        if maintenance is not None:
+            maintenance.cancel()  # nothing of it is lost: the next start runs it again
         task, self._task = self._task, None
         if task is not None and not task.done():
             done, _ = await asyncio.wait({task}, timeout=drain_timeout_s)
@@ -336,6 +351,8 @@ class LogWriter:
                     await asyncio.wait_for(pool.close(), 2)
                 except Exception:
                     pool.terminate()
+        if maintenance is not None:  # its connection is closed now: it ends
+            await asyncio.wait({maintenance}, timeout=ABANDON_WAIT_S)
         self.stats.connected = False
 
     def _spool_leftovers(self, budget_s: float = 1.0) -> None:
@@ -429,6 +446,7 @@ class LogWriter:
         if self._spool is not None and not self._replay_done:
             await self._replay_spools()
         next_stale_check = time.monotonic()
+        next_maintenance = time.monotonic()  # at once: today's partition may be missing
         # The runs this writer sees are young for a whole interval: the first stamp
         # waits for it (and so does not stall the first batches behind a slow server).
         next_heartbeat = time.monotonic() + self.heartbeat_interval_s
@@ -471,6 +489,18 @@ class LogWriter:
             ):
                 next_compaction = time.monotonic() + self.rollup_compact_interval_s
                 await self._compact_rollups()
+            if (
+                self.partition_maintenance_interval_s is not None
+                and not self._stopping
+                and time.monotonic() >= next_maintenance
+                and (self._maintenance is None or self._maintenance.done())
+            ):
+                next_maintenance = time.monotonic() + self.partition_maintenance_interval_s
+                # A task of its own (stopped by stop()): its DDL may wait for locks,
+                # and a slow or hung call must not hold the batches back.
+                self._maintenance = asyncio.get_running_loop().create_task(
+                    self._maintain_partitions(), name="execution-log-partitions"
+                )
 
     async def _replay_spools(self) -> None:
         """Write what writers that are gone left in their spools (once per start)."""
@@ -870,6 +900,21 @@ class LogWriter:
                 logger.warning("could not compact the rollups: %s", error)
             return
         self.stats.compactions += 1
+
+    async def _maintain_partitions(self) -> None:
+        try:
+            pool = await self._get_pool()
+            done = await queries.maintain_execution_logs(
+                pool, self.retention_days, self.rollup_retention_days
+            )
+        except Exception as error:
+            self.stats.maintenance_errors += 1
+            logger.warning("could not maintain the execution_logs partitions: %s", error)
+            return
+        self.stats.partitions_created += len(done.get("created", []))
+        self.stats.partitions_dropped += len(done.get("dropped", []))
+        if done.get("dropped") or done.get("timed_out"):
+            logger.info("execution_logs partitions maintained: %s", done)
 
     async def _get_pool(self) -> asyncpg.Pool:
         # Both shards may find the pool gone at once: create one pool, not two.

@@ -228,7 +228,10 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 async def writer(database_url: str) -> AsyncIterator[LogWriter]:
     """A background writer for this test's database, stopped (drained) after it."""
     log_writer = LogWriter(
-        writer_pool_factory(database_url, 2), flush_interval_s=0.01, stale_after_s=None
+        writer_pool_factory(database_url, 2),
+        flush_interval_s=0.01,
+        stale_after_s=None,
+        partition_maintenance_interval_s=None,  # tests write runs of any age: no retention
     )
     log_writer.start()
     yield log_writer
@@ -244,6 +247,7 @@ def settings(database_url: str) -> Settings:
         monitoring_api_token=None,
         writer_flush_interval_s=0.01,
         stale_check_interval_s=3600,
+        partition_maintenance_interval_s=None,  # tests write runs of any age: no retention
         _env_file=None,
     )
 

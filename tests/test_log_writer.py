@@ -40,6 +40,7 @@ async def make_writer(database_url: str) -> AsyncIterator[MakeWriter]:
             "flush_interval_s": 0.01,
             "retry_max_backoff_s": 0.2,
             "stale_after_s": None,
+            "partition_maintenance_interval_s": None,  # tests write runs of any age: no retention
             **options,
         }
         writer = LogWriter(pool_factory or writer_pool_factory(database_url, 2), **options)

@@ -102,6 +102,7 @@ WRITES = (
     "SELECT * FROM execution_monitor.log_batch_v4('[]')",
     "SELECT * FROM execution_monitor.log_batch_v5('[]')",
     "SELECT execution_monitor.compact_rollups()",
+    "SELECT execution_monitor.maintain_execution_logs(30, 400)",
 )
 WRITE_FUNCTIONS = {
     "log_batch",
@@ -114,6 +115,7 @@ WRITE_FUNCTIONS = {
     "heartbeat_executions",
     "close_stale_executions",
     "compact_rollups",
+    "maintain_execution_logs",
 }
 READ_FUNCTIONS = {
     *(re.search(r"execution_monitor\.(\w+)\(", statement)[1] for statement in READS),
@@ -463,6 +465,7 @@ async def test_every_query_the_library_runs_is_granted_to_the_role_that_runs_it(
         "heartbeat_executions",
         "close_stale_executions",
         "compact_rollups",
+        "maintain_execution_logs",
     }
     connection = await asyncpg.connect(database_url)
     try:

@@ -161,6 +161,7 @@ def quick_writer(url: str, writers: list[LogWriter]) -> LogWriter:
         flush_interval_s=0.02,
         retry_max_backoff_s=0.3,
         stale_after_s=None,
+        partition_maintenance_interval_s=None,  # tests write runs of any age: no retention
     )
     writers.append(writer)
     writer.start()

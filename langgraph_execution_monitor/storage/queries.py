@@ -4,6 +4,7 @@ JSON results come back from PostgreSQL as text and are passed on as they are:
 the API sends them to clients without parsing them again.
 """
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -283,6 +284,14 @@ async def close_stale_executions(db: Executor, older_than_s: float) -> int:
 
 async def compact_rollups(db: Executor) -> int:
     return await db.fetchval(SQL["compact_rollups"])
+
+
+async def maintain_execution_logs(
+    db: Executor, retention_days: int, rollup_retention_days: int
+) -> dict[str, Any]:
+    return json.loads(
+        await db.fetchval(SQL["maintain_execution_logs"], retention_days, rollup_retention_days)
+    )
 
 
 async def ping(db: Executor) -> bool:

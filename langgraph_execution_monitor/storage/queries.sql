@@ -70,6 +70,11 @@ SELECT execution_monitor.latest_change_seq();
 -- Close runs still `running` after this many seconds as failed; returns how many.
 SELECT execution_monitor.close_stale_executions(make_interval(secs => $1));
 
+-- name: maintain_execution_logs
+-- Day partitions made ahead, those past $1 days dropped, rollup hours past $2 days
+-- deleted (one caller at a time: the others are skipped); what it did, as JSON.
+SELECT execution_monitor.maintain_execution_logs($1, $2)::text;
+
 -- name: ping
 -- Is the database reachable?
 SELECT 1;

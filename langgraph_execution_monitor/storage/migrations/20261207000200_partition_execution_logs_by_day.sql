@@ -44,6 +44,19 @@ BEGIN
     IF to_regclass(format('execution_monitor.%I', name)) IS NOT NULL THEN
         RETURN false;
     END IF;
+    -- Attaching checks the foreign key, which locks conversations; a writer locks
+    -- conversations before execution_logs. Taking it first, as writers do, waits for
+    -- the writes in flight instead of deadlocking with one (and holds new ones back
+    -- until this transaction ends).
+    LOCK TABLE execution_monitor.conversations IN SHARE ROW EXCLUSIVE MODE;
+    -- A query planned before the attach reads the partitions it knew of: rows moved
+    -- out of the default partition under it would vanish from its view. When there
+    -- are rows to move, no query runs meanwhile (a moment: they are a day's
+    -- stragglers); an empty day is attached beside running queries.
+    IF EXISTS (SELECT FROM execution_monitor.execution_logs_default AS d
+               WHERE d.started_at >= day_start AND d.started_at < day_end) THEN
+        LOCK TABLE execution_monitor.execution_logs IN ACCESS EXCLUSIVE MODE;
+    END IF;
     EXECUTE format(
         'CREATE TABLE execution_monitor.%I (LIKE execution_monitor.execution_logs'
         ' INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)'
