@@ -141,12 +141,14 @@ DAY_PARTITIONS = """
 SELECT count(create_execution_logs_partition(d::date))
 FROM generate_series((now() - make_interval(days => $1 + 1))::date,
                      (now() + interval '3 days')::date, interval '1 day') AS d
-WHERE to_regprocedure('execution_monitor.create_execution_logs_partition(date)') IS NOT NULL
 """
+PARTITIONED = "SELECT to_regprocedure('execution_monitor.create_execution_logs_partition(date)')"
 
 # The table's storage: the table itself, or its partitions.
 LEAVES = """
-SELECT relid::regclass::text FROM pg_partition_tree('execution_logs') WHERE isleaf
+SELECT c.oid::regclass::text FROM pg_class AS c
+WHERE c.oid IN (SELECT relid FROM pg_partition_tree('execution_logs') WHERE isleaf)
+   OR (c.oid = 'execution_logs'::regclass AND c.relkind = 'r')
 """
 
 
@@ -159,7 +161,8 @@ async def load(db: asyncpg.Connection, rows: int, days: int) -> dict[str, float]
     # (the conversations exist), indexes built once at the end.
     await db.execute("SET session_replication_role = replica")
     await db.execute("SET maintenance_work_mem = '1GB'")
-    await db.fetchval(DAY_PARTITIONS, days)
+    if await db.fetchval(PARTITIONED) is not None:
+        await db.fetchval(DAY_PARTITIONS, days)
     indexes = await db.fetch(INDEXES)
     primary_key = await db.fetchval(PRIMARY_KEY)
     for index in indexes:
@@ -505,7 +508,10 @@ async def run(args: argparse.Namespace, url: str, *, loaded: bool) -> None:
         in_24h = await db.fetchval(
             "SELECT count(*) FROM execution_logs WHERE started_at >= now() - interval '24 hours'"
         )
-        size = await db.fetchval("SELECT pg_size_pretty(pg_total_relation_size('execution_logs'))")
+        size = await db.fetchval(
+            "SELECT pg_size_pretty(sum(pg_total_relation_size(t::regclass)))"
+            f" FROM ({LEAVES}) AS l(t)"
+        )
         print(f"{rows:,} executions, {in_24h:,} in the last 24 h; table with indexes {size}")
         await print_planning(db)
         await measure(

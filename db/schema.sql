@@ -1209,7 +1209,6 @@ CREATE FUNCTION execution_monitor.filter_window_json(p_since timestamp with time
 
 CREATE FUNCTION execution_monitor.get_execution(p_id text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET plan_cache_mode TO 'force_custom_plan'
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
@@ -1391,7 +1390,6 @@ CREATE FUNCTION execution_monitor.like_prefix_pattern(p_prefix text) RETURNS tex
 
 CREATE FUNCTION execution_monitor.list_conversation_executions(p_conversation_id text, p_limit integer DEFAULT 20, p_offset integer DEFAULT 0) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET plan_cache_mode TO 'force_custom_plan'
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 DECLARE
@@ -3729,4 +3727,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261207000105'),
     ('20261207000200'),
     ('20261207000201'),
-    ('20261207000202');
+    ('20261207000202'),
+    ('20261207000203');
