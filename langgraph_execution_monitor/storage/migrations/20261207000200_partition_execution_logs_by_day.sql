@@ -165,8 +165,24 @@ BEGIN
             LIKE execution_logs_before_rebuild
             INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION
         ) PARTITION BY RANGE (started_at);
-        CREATE TABLE execution_logs_default PARTITION OF execution_logs DEFAULT
-            WITH (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);
+        CREATE TABLE execution_logs_default (
+            LIKE execution_logs
+            INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION
+        ) WITH (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);
+        -- PostgreSQL 18 catalogues NOT NULL constraints, and LIKE copies their names
+        -- (the table's): named as the partition's own before it is attached, as a dump
+        -- reloaded has them (db/schema.sql). Before 18 there are none to rename.
+        FOR obj IN
+            SELECT c.conname, format('execution_logs_default_%s_not_null', att.attname) AS own
+            FROM pg_constraint AS c
+            JOIN pg_attribute AS att ON att.attrelid = c.conrelid AND att.attnum = c.conkey[1]
+            WHERE c.conrelid = 'execution_logs_default'::regclass AND c.contype = 'n'
+        LOOP
+            CONTINUE WHEN obj.conname = obj.own;
+            EXECUTE format('ALTER TABLE execution_logs_default RENAME CONSTRAINT %I TO %I',
+                           obj.conname, obj.own);
+        END LOOP;
+        ALTER TABLE execution_logs ATTACH PARTITION execution_logs_default DEFAULT;
         -- A partition per day that has rows, within a year back and a week ahead
         -- (maintenance drops those past the retention at its first run); the rest
         -- wait in the default partition for their day's partition.
@@ -433,8 +449,24 @@ BEGIN
             LIKE execution_logs_before_rebuild
             INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION
         ) PARTITION BY RANGE (started_at);
-        CREATE TABLE execution_logs_default PARTITION OF execution_logs DEFAULT
-            WITH (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);
+        CREATE TABLE execution_logs_default (
+            LIKE execution_logs
+            INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION
+        ) WITH (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);
+        -- PostgreSQL 18 catalogues NOT NULL constraints, and LIKE copies their names
+        -- (the table's): named as the partition's own before it is attached, as a dump
+        -- reloaded has them (db/schema.sql). Before 18 there are none to rename.
+        FOR obj IN
+            SELECT c.conname, format('execution_logs_default_%s_not_null', att.attname) AS own
+            FROM pg_constraint AS c
+            JOIN pg_attribute AS att ON att.attrelid = c.conrelid AND att.attnum = c.conkey[1]
+            WHERE c.conrelid = 'execution_logs_default'::regclass AND c.contype = 'n'
+        LOOP
+            CONTINUE WHEN obj.conname = obj.own;
+            EXECUTE format('ALTER TABLE execution_logs_default RENAME CONSTRAINT %I TO %I',
+                           obj.conname, obj.own);
+        END LOOP;
+        ALTER TABLE execution_logs ATTACH PARTITION execution_logs_default DEFAULT;
         -- A partition per day that has rows, within a year back and a week ahead
         -- (maintenance drops those past the retention at its first run); the rest
         -- wait in the default partition for their day's partition.
