@@ -52,17 +52,34 @@ async def rows(db: asyncpg.Connection) -> list[str]:
     ]
 
 
+ROLLUP_KEYS = {
+    "execution_rollups_hourly": ("hour",),
+    "execution_durations_hourly": ("hour", "bucket"),
+    "node_rollups_hourly": ("hour", "node"),
+    "node_durations_hourly": ("hour", "node", "bucket"),
+}
+
+
 async def rollups(db: asyncpg.Connection) -> list[str]:
-    """The four rollup tables, whole."""
-    return [
-        await db.fetchval(f"SELECT coalesce(jsonb_agg(r ORDER BY {order}), '[]')::text FROM {t} r")
-        for t, order in (
-            ("execution_rollups_hourly", "hour"),
-            ("execution_durations_hourly", "hour, bucket"),
-            ("node_rollups_hourly", "hour, node"),
-            ("node_durations_hourly", "hour, node, bucket"),
+    """The four rollup tables as sums per key and column (deltas and compacted rows
+    alike: what the reads add up), zero sums left out."""
+    sums = []
+    for table, keys in ROLLUP_KEYS.items():
+        key = "jsonb_build_object(" + ", ".join(f"'{k}', r.j -> '{k}'" for k in keys) + ")"
+        sums.append(
+            await db.fetchval(
+                f"""SELECT coalesce(jsonb_agg(jsonb_build_array(s.k, s.c, s.total)
+                                              ORDER BY s.k::text, s.c), '[]')::text
+                    FROM (SELECT {key} AS k, e.key AS c, sum(e.value::text::numeric) AS total
+                          FROM (SELECT to_jsonb(t) AS j FROM {table} t) AS r,
+                               jsonb_each(r.j) AS e
+                          WHERE e.key <> ALL($1::text[]) AND jsonb_typeof(e.value) = 'number'
+                          GROUP BY 1, 2
+                          HAVING sum(e.value::text::numeric) <> 0) AS s""",
+                list(keys),
+            )
         )
-    ]
+    return sums
 
 
 async def where(db: asyncpg.Connection, execution_id: str) -> str | None:
