@@ -43,6 +43,7 @@ from langgraph_execution_monitor.capture.recording import (
     START,
     TASK_ID_KEY,
     Frame,
+    _branch,
     _following,
     _new_entry,
     current_frame,
@@ -227,14 +228,9 @@ def _take_over(task: Any) -> None:
     """Put a `TaskProc` in front of this task's runnable (the task is LangGraph's frozen
     dataclass, made for this step only)."""
     path = task.path
-    kind = "node"
-    branch = None
-    if path[0] == PUSH and len(path) > 1:
-        if path[1].__class__ is int:  # (PUSH, index of the Send, ...)
-            branch = path[1]
-        elif isinstance(path[1], tuple):  # (PUSH, parent path, index, parent id, Call)
-            kind = "task"
-    proc = TaskProc(task.proc, task.name, kind, task.id, branch, task.writes)
+    # (PUSH, parent path, index, parent id, Call): a functional @task call.
+    kind = "task" if path[0] == PUSH and len(path) > 1 and isinstance(path[1], tuple) else "node"
+    proc = TaskProc(task.proc, task.name, kind, task.id, _branch(path), task.writes)
     object.__setattr__(task, "proc", proc)
 
 
