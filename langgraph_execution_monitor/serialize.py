@@ -361,6 +361,8 @@ def iso(ts: float) -> str | None:
 
 
 _LANGGRAPH_CHANNELS = ("branch:", "__")  # LangGraph's own channels: edges, pushes, markers
+# Where the functional API writes what a @task (RETURN) or an @entrypoint (END) returned.
+_RETURNED = ("__return__", "__end__")
 
 
 def entry_dicts(
@@ -404,12 +406,12 @@ def entry_dicts(
         ) = entry
         if output.__class__ is TaskWrites:
             # The update the task made to state channels, without LangGraph's own writes
-            # (edges, pushes, markers); a functional task's return value. Written out:
-            # every node's entry comes through here.
+            # (edges, pushes, markers); what a functional task or entrypoint returned.
+            # Written out: every node's entry comes through here.
             writes, output = output, None
             for channel, value in writes:
                 if channel.startswith(_LANGGRAPH_CHANNELS):
-                    if channel == "__return__":
+                    if channel in _RETURNED:
                         output = value
                         break
                 elif output is None:

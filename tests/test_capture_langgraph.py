@@ -714,6 +714,8 @@ async def test_functional_tasks_are_trace_entries_and_a_string_result_is_the_res
         ("double", "task"),
         ("summing", "node"),
     ]
+    # Each entry's output is what that task or the entrypoint returned.
+    assert [e["output"] for e in row["execution_trace"]] == [0, 2, 4, "sum 6"]
 
 
 async def test_a_failing_task_not_its_entrypoint_is_the_failed_node(rows: Rows) -> None:
