@@ -224,13 +224,10 @@ class TaskProc(Frame):
         record_end(self, None, self._written())
 
 
-def _take_over(task: Any) -> None:
+def _take_over(task: Any, kind: str) -> None:
     """Put a `TaskProc` in front of this task's runnable (the task is LangGraph's frozen
     dataclass, made for this step only)."""
-    path = task.path
-    # (PUSH, parent path, index, parent id, Call): a functional @task call.
-    kind = "task" if path[0] == PUSH and len(path) > 1 and isinstance(path[1], tuple) else "node"
-    proc = TaskProc(task.proc, task.name, kind, task.id, _branch(path), task.writes)
+    proc = TaskProc(task.proc, task.name, kind, task.id, _branch(task.path), task.writes)
     object.__setattr__(task, "proc", proc)
 
 
@@ -243,13 +240,10 @@ def _follow(run: Any, task: Any, retry_policy: Any) -> None:
         if task.name == START or run.closed or task.proc.__class__ is TaskProc:
             return
         path = task.path
-        if (
-            retry_policy
-            or task.retry_policy
-            or task.timeout is not None
-            or (path[0] == PUSH and len(path) > 1 and path[1].__class__ is tuple)
-        ):
-            _take_over(task)
+        # (PUSH, parent path, index, parent id, Call): a functional @task call.
+        call = path[0] == PUSH and len(path) > 1 and path[1].__class__ is tuple
+        if call or retry_policy or task.retry_policy or task.timeout is not None:
+            _take_over(task, "task" if call else "node")
             return
         record = [
             task,

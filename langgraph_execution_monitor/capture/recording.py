@@ -150,18 +150,20 @@ class Frame:
         self.branch = branch
         self.enter(run, config)
 
-    def enter(self, run: Run, config: Any) -> None:
-        """Start (another attempt of) this execution."""
-        self.run = run
-        name = self.name
-        parent = innermost(run)
-        if parent is None:
+    def place(self, parent: Frame | None) -> None:
+        """Nest this frame under `parent` (None: at the top of its run)."""
+        if parent is None or parent is self:
             self.parent = self.parent_path = None
-            self.path = name
+            self.path = self.name
         else:
             self.parent = parent
             self.parent_path = parent.path
-            self.path = f"{parent.path}/{name}"
+            self.path = f"{parent.path}/{self.name}"
+
+    def enter(self, run: Run, config: Any) -> None:
+        """Start (another attempt of) this execution."""
+        self.run = run
+        self.place(innermost(run))
         self.error = None
         self.llm_calls = None
         self.ended = False
@@ -225,7 +227,7 @@ def _frame_of(record: list[Any]) -> Frame:
         return frame
     task, run = record[0], record[1]
     frame = Frame.__new__(Frame)
-    frame.name = name = task.name
+    frame.name = task.name
     frame.kind = "node"
     frame.task_id = task.id
     frame.branch = _branch(task.path)
@@ -237,14 +239,7 @@ def _frame_of(record: list[Any]) -> Frame:
     frame.error = frame.llm_calls = frame.token = None
     frame.ended = False
     record[5] = frame  # before the parent: a cycle cannot recurse
-    parent = _deeper(run, record[3], _config_frame(run, record[4]))
-    if parent is None or parent is frame:
-        frame.parent = frame.parent_path = None
-        frame.path = name
-    else:
-        frame.parent = parent
-        frame.parent_path = parent.path
-        frame.path = f"{parent.path}/{name}"
+    frame.place(_deeper(run, record[3], _config_frame(run, record[4])))
     return frame
 
 
