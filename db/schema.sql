@@ -251,6 +251,18 @@ BEGIN
             duration_ms_sum = t.duration_ms_sum + excluded.duration_ms_sum;
     GET DIAGNOSTICS n = ROW_COUNT;
     merged := merged + n;
+    WITH gone AS (DELETE FROM node_entries_5min WHERE NOT compacted RETURNING *)
+    INSERT INTO node_entries_5min AS t (slot, node, bucket, attempts, failed_attempts, duration_ms_sum, compacted)
+    SELECT slot, node, bucket, sum(attempts), sum(failed_attempts), sum(duration_ms_sum), true
+    FROM gone
+    GROUP BY slot, node, bucket
+    ORDER BY slot, node, bucket
+    ON CONFLICT (slot, node, bucket) WHERE compacted DO UPDATE
+        SET attempts = t.attempts + excluded.attempts,
+            failed_attempts = t.failed_attempts + excluded.failed_attempts,
+            duration_ms_sum = t.duration_ms_sum + excluded.duration_ms_sum;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    merged := merged + n;
     RETURN merged;
 END;
 $$;
@@ -2398,6 +2410,11 @@ BEGIN
     DELETE FROM node_durations_hourly AS r WHERE r.hour < rollup_cutoff;
     GET DIAGNOSTICS n = ROW_COUNT;
     rollup_rows := rollup_rows + n;
+    -- The 5-minute slots stand for rows at a window's edge: kept as long as the rows
+    -- of their day may be.
+    DELETE FROM node_entries_5min AS r WHERE r.slot < date_trunc('day', cutoff, 'UTC');
+    GET DIAGNOSTICS n = ROW_COUNT;
+    rollup_rows := rollup_rows + n;
 
     RETURN jsonb_build_object(
         'created', to_jsonb(created),
@@ -2420,26 +2437,42 @@ CREATE FUNCTION execution_monitor.node_performance_between(p_since timestamp wit
     AS $$
 #variable_conflict use_column
 DECLARE
-    w record := rollup_window_between(p_since, p_until);
+    -- the window from p_since on, minus the one from p_until on
+    s record := node_rollup_edge(coalesce(p_since, '-infinity'));
+    u record := node_rollup_edge(coalesce(p_until, 'infinity'));
 BEGIN
     RETURN QUERY
     WITH edge AS MATERIALIZED (
         -- Each edge by its own constant range (an index range scan): a join of the
         -- rows to a list of ranges is planned as a scan of the table.
-        SELECT w.since_sign AS sign, t.node, t.status, t.duration_ms
+        SELECT s.raw_sign AS sign, t.node, t.status, t.duration_ms
         FROM execution_logs AS l, trace_node_entries(l.execution_trace) AS t
-        WHERE l.started_at >= w.since_lo AND l.started_at < w.since_hi
+        WHERE l.started_at >= s.raw_lo AND l.started_at < s.raw_hi
         UNION ALL
-        SELECT w.until_sign, t.node, t.status, t.duration_ms
+        SELECT -u.raw_sign, t.node, t.status, t.duration_ms
         FROM execution_logs AS l, trace_node_entries(l.execution_trace) AS t
-        WHERE l.started_at >= w.until_lo AND l.started_at < w.until_hi
+        WHERE l.started_at >= u.raw_lo AND l.started_at < u.raw_hi
+    ),
+    slots AS MATERIALIZED (
+        SELECT s.fine_sign AS sign, f.node, f.bucket, f.attempts, f.failed_attempts,
+               f.duration_ms_sum
+        FROM node_entries_5min AS f
+        WHERE f.slot >= s.fine_lo AND f.slot < s.fine_hi
+        UNION ALL
+        SELECT -u.fine_sign, f.node, f.bucket, f.attempts, f.failed_attempts,
+               f.duration_ms_sum
+        FROM node_entries_5min AS f
+        WHERE f.slot >= u.fine_lo AND f.slot < u.fine_hi
     ),
     counts AS (
         SELECT c.node, sum(c.attempts) AS attempts, sum(c.failed_attempts) AS failed_attempts
         FROM (
             SELECT r.node, r.attempts, r.failed_attempts
             FROM node_rollups_hourly AS r
-            WHERE r.hour >= w.rollup_from AND r.hour < w.rollup_until
+            WHERE r.hour >= s.hour_from AND r.hour < u.hour_from
+            UNION ALL
+            SELECT f.node, f.sign * f.attempts, f.sign * f.failed_attempts
+            FROM slots AS f
             UNION ALL
             SELECT e.node, e.sign, CASE WHEN e.status = 'failed' THEN e.sign ELSE 0 END
             FROM edge AS e
@@ -2453,7 +2486,11 @@ BEGIN
         FROM (
             SELECT r.node, r.bucket, r.attempts, r.duration_ms_sum
             FROM node_durations_hourly AS r
-            WHERE r.hour >= w.rollup_from AND r.hour < w.rollup_until
+            WHERE r.hour >= s.hour_from AND r.hour < u.hour_from
+            UNION ALL
+            SELECT f.node, f.bucket, f.sign * f.attempts, f.sign * f.duration_ms_sum
+            FROM slots AS f
+            WHERE f.bucket IS NOT NULL
             UNION ALL
             SELECT e.node, duration_bucket(e.duration_ms), e.sign, e.sign * e.duration_ms
             FROM edge AS e
@@ -2603,6 +2640,45 @@ $$;
 
 
 --
+-- Name: node_rollup_edge(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.node_rollup_edge(p_at timestamp with time zone, OUT hour_from timestamp with time zone, OUT fine_lo timestamp with time zone, OUT fine_hi timestamp with time zone, OUT fine_sign integer, OUT raw_lo timestamp with time zone, OUT raw_hi timestamp with time zone, OUT raw_sign integer) RETURNS record
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    AS $$
+DECLARE
+    slot timestamptz;
+    boundary timestamptz;
+    hour_start timestamptz;
+BEGIN
+    IF NOT isfinite(p_at) THEN
+        hour_from := p_at;
+        fine_lo := p_at; fine_hi := p_at; fine_sign := 0;
+        raw_lo := p_at; raw_hi := p_at; raw_sign := 0;
+        RETURN;
+    END IF;
+    slot := rollup_slot(p_at);
+    IF p_at - slot < interval '150 seconds' THEN
+        boundary := slot;  -- minus the rows in [slot, p_at)
+        raw_lo := slot; raw_hi := p_at; raw_sign := -1;
+    ELSE
+        boundary := slot + interval '5 minutes';  -- plus the rows in [p_at, boundary)
+        raw_lo := p_at; raw_hi := boundary; raw_sign := 1;
+    END IF;
+    hour_start := date_trunc('hour', boundary, 'UTC');
+    IF boundary - hour_start <= interval '30 minutes' THEN
+        hour_from := hour_start;  -- minus the slots in [hour, boundary)
+        fine_lo := hour_start; fine_hi := boundary; fine_sign := -1;
+    ELSE
+        hour_from := hour_start + interval '1 hour';  -- plus the slots up to the hour
+        fine_lo := boundary; fine_hi := hour_from; fine_sign := 1;
+    END IF;
+END;
+$$;
+
+
+--
 -- Name: rebuild_rollups(); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -2616,7 +2692,7 @@ DECLARE
     n bigint;
 BEGIN
     TRUNCATE execution_rollups_hourly, execution_durations_hourly, node_rollups_hourly,
-             node_durations_hourly;
+             node_durations_hourly, node_entries_5min;
     FOR hour_start IN
         SELECT DISTINCT date_trunc('hour', l.started_at, 'UTC') FROM execution_logs AS l ORDER BY 1
     LOOP
@@ -2644,7 +2720,8 @@ CREATE FUNCTION execution_monitor.rollup_apply(p_signs integer[], p_started_at t
     AS $$
 BEGIN
     WITH r AS MATERIALIZED (
-        SELECT u.sign, date_trunc('hour', u.started_at, 'UTC') AS hour, u.status, u.duration,
+        SELECT u.sign, date_trunc('hour', u.started_at, 'UTC') AS hour,
+               rollup_slot(u.started_at) AS slot, u.status, u.duration,
                u.input_tokens, u.output_tokens, u.total_tokens, u.trace, u.failed
         FROM unnest(p_signs, p_started_at, p_statuses, p_durations, p_input_tokens,
                     p_output_tokens, p_total_tokens, p_traces, p_failed_nodes)
@@ -2678,7 +2755,7 @@ BEGIN
         ORDER BY 1, 2
     ),
     entries AS MATERIALIZED (
-        SELECT r.sign, r.hour, e.*
+        SELECT r.sign, r.hour, r.slot, e.*
         FROM r, trace_node_entries(r.trace) AS e
         WHERE r.trace IS NOT NULL
     ),
@@ -2706,6 +2783,21 @@ BEGIN
         FROM node_counts
         GROUP BY hour, node
         ORDER BY hour, node
+    ),
+    fine AS (
+        INSERT INTO node_entries_5min (
+            slot, node, bucket, attempts, failed_attempts, duration_ms_sum)
+        SELECT slot, node,
+               -- duration_bucket(NULL) is the top bucket, not NULL
+               CASE WHEN duration_ms IS NOT NULL THEN duration_bucket(duration_ms) END,
+               sum(sign),
+               coalesce(sum(sign) FILTER (WHERE status = 'failed'), 0),
+               coalesce(sum(sign * duration_ms), 0)
+        FROM entries
+        GROUP BY 1, 2, 3
+        HAVING sum(sign) <> 0 OR sum(sign) FILTER (WHERE status = 'failed') <> 0
+            OR sum(sign * duration_ms) <> 0
+        ORDER BY 1, 2, 3
     )
     INSERT INTO node_durations_hourly (hour, node, bucket, attempts, duration_ms_sum)
     SELECT hour, node, duration_bucket(duration_ms), sum(sign), sum(sign * duration_ms)
@@ -2717,6 +2809,15 @@ BEGIN
     RETURN coalesce(cardinality(p_signs), 0);
 END;
 $$;
+
+
+--
+-- Name: rollup_slot(timestamp with time zone); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.rollup_slot(p_at timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN date_bin('00:05:00'::interval, p_at, '2000-01-01 00:00:00+00'::timestamp with time zone);
 
 
 --
@@ -2872,7 +2973,7 @@ CREATE FUNCTION execution_monitor.tg_execution_logs__rollup_truncate() RETURNS t
     AS $$
 BEGIN
     TRUNCATE execution_rollups_hourly, execution_durations_hourly, node_rollups_hourly,
-             node_durations_hourly;
+             node_durations_hourly, node_entries_5min;
     RETURN NULL;
 END;
 $$;
@@ -3190,6 +3291,21 @@ CREATE TABLE execution_monitor.node_durations_hourly (
     node text,
     bucket smallint NOT NULL,
     attempts bigint DEFAULT 0 NOT NULL,
+    duration_ms_sum numeric DEFAULT 0 NOT NULL,
+    compacted boolean DEFAULT false NOT NULL
+);
+
+
+--
+-- Name: node_entries_5min; Type: TABLE; Schema: execution_monitor; Owner: -
+--
+
+CREATE TABLE execution_monitor.node_entries_5min (
+    slot timestamp with time zone NOT NULL,
+    node text,
+    bucket smallint,
+    attempts bigint DEFAULT 0 NOT NULL,
+    failed_attempts bigint DEFAULT 0 NOT NULL,
     duration_ms_sum numeric DEFAULT 0 NOT NULL,
     compacted boolean DEFAULT false NOT NULL
 );
@@ -3519,6 +3635,27 @@ CREATE INDEX node_durations_hourly_hour ON execution_monitor.node_durations_hour
 
 
 --
+-- Name: node_entries_5min_compacted; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE UNIQUE INDEX node_entries_5min_compacted ON execution_monitor.node_entries_5min USING btree (slot, node, bucket) NULLS NOT DISTINCT WHERE compacted;
+
+
+--
+-- Name: node_entries_5min_deltas; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX node_entries_5min_deltas ON execution_monitor.node_entries_5min USING btree (slot) WHERE (NOT compacted);
+
+
+--
+-- Name: node_entries_5min_slot; Type: INDEX; Schema: execution_monitor; Owner: -
+--
+
+CREATE INDEX node_entries_5min_slot ON execution_monitor.node_entries_5min USING btree (slot);
+
+
+--
 -- Name: node_rollups_hourly_compacted; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
@@ -3728,4 +3865,6 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261207000200'),
     ('20261207000201'),
     ('20261207000202'),
-    ('20261207000203');
+    ('20261207000203'),
+    ('20261207000300'),
+    ('20261207000301');

@@ -122,8 +122,11 @@ def random_duration_ms(rng: random.Random) -> float:
     return round(10 ** rng.uniform(-1.3, 5), 3)
 
 
-def random_run(rng: random.Random) -> tuple[ExecutionStarted, ExecutionFinished]:
-    start = started(ago_s=rng.uniform(0, 60 * 3600), user_id=f"u{rng.randrange(5)}")
+def random_run(
+    rng: random.Random, span_s: float = 60 * 3600
+) -> tuple[ExecutionStarted, ExecutionFinished]:
+    """A run started within the last `span_s` seconds, and its finish."""
+    start = started(ago_s=rng.uniform(0, span_s), user_id=f"u{rng.randrange(5)}")
     status = rng.choice(STATUSES)
     failed_nodes: list[str] = []
     if status in ("failed", "partial"):
@@ -166,12 +169,14 @@ async def write_shuffled(
     rng: random.Random,
     runs: int,
     write_batch: Callable[..., Awaitable[int]] = write,
+    span_s: float = 60 * 3600,
 ) -> None:
-    """Starts and finishes of `runs` runs in random batches and order: some finishes
-    before their start, some batches written twice, some runs never finished."""
+    """Starts and finishes of `runs` runs started within the last `span_s` seconds, in
+    random batches and order: some finishes before their start, some batches written
+    twice, some runs never finished."""
     events: list[Any] = []
     for _ in range(runs):
-        start, finish = random_run(rng)
+        start, finish = random_run(rng, span_s)
         events.append(start)
         if rng.random() < 0.9:
             events.append(finish)

@@ -179,6 +179,45 @@ async def test_windows_with_an_end_read_from_rollups_match_the_raw_computation(
                 assert within_stated_error(as_float(node[key]), exact[exact_key], 0.0005), window
 
 
+# Edges as (minutes, seconds) past an hour, one for each way node_rollup_edge reads a
+# window's edge (migration 20261207000300): the rows of the partial 5-minute slot added
+# or subtracted, the slots of the partial hour added or subtracted, on a slot boundary.
+EDGES_IN_AN_HOUR = ((7, 10), (13, 0), (31, 0), (33, 0), (51, 30), (57, 40), (20, 0))
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+async def test_node_reads_match_the_raw_computation_for_edges_inside_five_minute_slots(
+    db: asyncpg.Connection, seed: int
+) -> None:
+    rng = random.Random(seed)
+    await write_shuffled(db, rng, 400, span_s=4 * 3600)  # about 8 runs per 5 minutes
+    windows: list[tuple[int, int]] = []  # seconds before the current hour
+    for first in EDGES_IN_AN_HOUR:
+        for second in EDGES_IN_AN_HOUR:
+            since = 3 * 3600 - (60 * first[0] + first[1])
+            until = 3600 - (60 * second[0] + second[1])
+            windows.append((since, until))  # two hours apart
+            if first < second:  # within one hour
+                windows.append((since - 3600, until))
+    windows.append((3 * 3600 - 200, 3 * 3600 - 210))  # ten seconds
+    for since_s, until_s in windows:
+        async with db.transaction():
+            since, until = await db.fetchrow(
+                "SELECT date_trunc('hour', now(), 'UTC') - make_interval(secs => $1),"
+                "       date_trunc('hour', now(), 'UTC') - make_interval(secs => $2)",
+                since_s,
+                until_s,
+            )
+            nodes = await db.fetch("SELECT * FROM node_performance_between($1, $2)", since, until)
+            raw_nodes = await db.fetch(bounded(RAW_NODES), since, until)
+        window = (since_s, until_s)
+        assert [n["node"] for n in nodes] == [r["node"] for r in raw_nodes], window
+        for node, exact in zip(nodes, raw_nodes, strict=True):
+            assert tuple(node)[:5] == tuple(exact)[:5], window
+            for key, exact_key in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")):
+                assert within_stated_error(as_float(node[key]), exact[exact_key], 0.0005), window
+
+
 async def test_the_public_reads_keep_the_seed_shape(db: asyncpg.Connection) -> None:
     await write_shuffled(db, random.Random(5), 50)
     async with db.transaction():

@@ -20,6 +20,7 @@ ROLLUP_TABLES = {
     "execution_durations_hourly": "hour, bucket",
     "node_rollups_hourly": "hour, node",
     "node_durations_hourly": "hour, node, bucket",
+    "node_entries_5min": "slot, node, bucket",
 }
 
 
@@ -30,7 +31,10 @@ async def rollups(db: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
     out = {}
     for table, key in ROLLUP_TABLES.items():
         counted = "runs" if "execution" in table else "attempts"
-        extra = " OR failed_runs <> 0" if table == "node_rollups_hourly" else ""
+        extra = {
+            "node_rollups_hourly": " OR failed_runs <> 0",
+            "node_entries_5min": " OR failed_attempts <> 0 OR duration_ms_sum <> 0",
+        }.get(table, "")
         out[table] = await db.fetch(
             f"SELECT * FROM {table} WHERE {counted} <> 0{extra} ORDER BY {key}"
         )
