@@ -2755,18 +2755,30 @@ BEGIN
         ORDER BY 1, 2
     ),
     entries AS MATERIALIZED (
-        SELECT r.sign, r.hour, r.slot, e.*
+        SELECT r.sign, r.slot, e.*
         FROM r, trace_node_entries(r.trace) AS e
         WHERE r.trace IS NOT NULL
     ),
-    node_counts AS (
-        SELECT hour, node, sign AS attempts,
-               CASE WHEN status = 'failed' THEN sign ELSE 0 END AS failed_attempts,
-               0 AS failed_runs,
-               sign * coalesce(input_tokens, 0) AS input_tokens,
-               sign * coalesce(output_tokens, 0) AS output_tokens,
-               sign * coalesce(total_tokens, 0) AS total_tokens
+    -- The entries added up once, per slot, node and duration bucket: the 5-minute rows,
+    -- and what the hourly node rollups add up (fewer rows than the entries).
+    slot_groups AS MATERIALIZED (
+        SELECT slot, date_trunc('hour', slot, 'UTC') AS hour, node,
+               -- duration_bucket(NULL) is the top bucket, not NULL
+               CASE WHEN duration_ms IS NOT NULL THEN duration_bucket(duration_ms) END
+                   AS bucket,
+               sum(sign) AS attempts,
+               coalesce(sum(sign) FILTER (WHERE status = 'failed'), 0) AS failed_attempts,
+               coalesce(sum(sign * duration_ms), 0) AS duration_ms_sum,
+               sum(sign * coalesce(input_tokens, 0)) AS input_tokens,
+               sum(sign * coalesce(output_tokens, 0)) AS output_tokens,
+               sum(sign * coalesce(total_tokens, 0)) AS total_tokens
         FROM entries
+        GROUP BY slot, node, 4
+    ),
+    node_counts AS (
+        SELECT hour, node, attempts, failed_attempts, 0 AS failed_runs, input_tokens,
+               output_tokens, total_tokens
+        FROM slot_groups
         UNION ALL
         -- failed_nodes_breakdown: a node once per failed or partial run naming it
         SELECT r.hour, f.node, 0, 0, r.sign, 0, 0, 0
@@ -2787,24 +2799,17 @@ BEGIN
     fine AS (
         INSERT INTO node_entries_5min (
             slot, node, bucket, attempts, failed_attempts, duration_ms_sum)
-        SELECT slot, node,
-               -- duration_bucket(NULL) is the top bucket, not NULL
-               CASE WHEN duration_ms IS NOT NULL THEN duration_bucket(duration_ms) END,
-               sum(sign),
-               coalesce(sum(sign) FILTER (WHERE status = 'failed'), 0),
-               coalesce(sum(sign * duration_ms), 0)
-        FROM entries
-        GROUP BY 1, 2, 3
-        HAVING sum(sign) <> 0 OR sum(sign) FILTER (WHERE status = 'failed') <> 0
-            OR sum(sign * duration_ms) <> 0
-        ORDER BY 1, 2, 3
+        SELECT slot, node, bucket, attempts, failed_attempts, duration_ms_sum
+        FROM slot_groups
+        WHERE attempts <> 0 OR failed_attempts <> 0 OR duration_ms_sum <> 0
+        ORDER BY slot, node, bucket
     )
     INSERT INTO node_durations_hourly (hour, node, bucket, attempts, duration_ms_sum)
-    SELECT hour, node, duration_bucket(duration_ms), sum(sign), sum(sign * duration_ms)
-    FROM entries
-    WHERE duration_ms IS NOT NULL
+    SELECT hour, node, bucket, sum(attempts), sum(duration_ms_sum)
+    FROM slot_groups
+    WHERE bucket IS NOT NULL
     GROUP BY 1, 2, 3
-    HAVING sum(sign) <> 0
+    HAVING sum(attempts) <> 0
     ORDER BY 1, 2, 3;
     RETURN coalesce(cardinality(p_signs), 0);
 END;
