@@ -2433,6 +2433,7 @@ $_$;
 CREATE FUNCTION execution_monitor.node_performance_between(p_since timestamp with time zone, p_until timestamp with time zone) RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric, p50_ms numeric, p95_ms numeric, p99_ms numeric)
     LANGUAGE plpgsql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
+    SET jit TO 'off'
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 #variable_conflict use_column

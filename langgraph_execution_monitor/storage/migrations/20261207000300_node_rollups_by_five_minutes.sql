@@ -415,12 +415,17 @@ END;
 $_$;
 
 -- Each edge: whole hours from the hourly rollups, whole slots of the partial hour from
--- node_entries_5min, rows for the partial slot.
+-- node_entries_5min, rows for the partial slot. Without JIT: the planner takes each
+-- trace for 100 entries (jsonb_array_elements' estimate), so half an hour of edge rows
+-- at 750,000 runs a day was costed above jit_optimize_above_cost, and compiling the
+-- query took 900 ms of a 1.2 s read; the read handles a few thousand rows, which JIT
+-- never repays.
 CREATE OR REPLACE FUNCTION node_performance_between(p_since timestamptz, p_until timestamptz)
 RETURNS TABLE(node text, runs bigint, failures bigint, failure_rate numeric, avg_ms numeric,
               p50_ms numeric, p95_ms numeric, p99_ms numeric)
 LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_custom_plan
+SET jit = off
 SET search_path = pg_catalog, execution_monitor, pg_temp
 AS $$
 #variable_conflict use_column
