@@ -238,6 +238,22 @@ async def test_a_drop_leaves_the_rollups_as_they_were(db: asyncpg.Connection) ->
     assert hours == 1  # the dropped day's runs still count in the stats
 
 
+async def test_the_five_minute_node_rollups_go_with_the_days_dropped(
+    db: asyncpg.Connection,
+) -> None:
+    await make_days(db, 40, 10)
+    await write(db, finished(started(ago_s=40 * DAY_S)), finished(started(ago_s=10 * DAY_S)))
+
+    await maintain(db, retention_days=30)
+
+    oldest = await db.fetchval("SELECT min(slot) FROM node_entries_5min")
+    assert oldest > datetime.now(UTC) - timedelta(days=11)
+    kept_entries = await db.fetchval(
+        "SELECT sum(jsonb_array_length(execution_trace)) FROM execution_logs"
+    )
+    assert await db.fetchval("SELECT sum(attempts) FROM node_entries_5min") == kept_entries > 0
+
+
 async def test_rows_of_the_default_partition_past_the_retention_are_deleted(
     db: asyncpg.Connection,
 ) -> None:

@@ -4,6 +4,7 @@ percentiles within the histogram's stated error."""
 
 import json
 import random
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -216,6 +217,23 @@ async def test_node_reads_match_the_raw_computation_for_edges_inside_five_minute
             assert tuple(node)[:5] == tuple(exact)[:5], window
             for key, exact_key in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")):
                 assert within_stated_error(as_float(node[key]), exact[exact_key], 0.0005), window
+
+
+async def test_an_edge_reads_at_most_six_slots_and_two_and_a_half_minutes_of_rows(
+    db: asyncpg.Connection,
+) -> None:
+    edges = await db.fetch(
+        "SELECT g.at, e.* FROM generate_series(timestamptz '2026-12-07 09:58:01+00',"
+        " timestamptz '2026-12-07 12:02:00+00', interval '7 seconds') AS g(at),"
+        " node_rollup_edge(g.at) AS e ORDER BY g.at"
+    )
+    for edge in edges:
+        assert edge["raw_hi"] - edge["raw_lo"] <= timedelta(seconds=150), dict(edge)
+        assert edge["fine_hi"] - edge["fine_lo"] <= timedelta(minutes=30), dict(edge)
+        assert edge["hour_from"].minute == edge["hour_from"].second == 0, dict(edge)
+    # monotonic: a window's hours [hour_from(since), hour_from(until)) are never reversed
+    hours = [edge["hour_from"] for edge in edges]
+    assert hours == sorted(hours)
 
 
 async def test_the_public_reads_keep_the_seed_shape(db: asyncpg.Connection) -> None:
