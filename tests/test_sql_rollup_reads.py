@@ -181,7 +181,7 @@ async def test_windows_with_an_end_read_from_rollups_match_the_raw_computation(
 
 
 # Edges as (minutes, seconds) past an hour, one for each way node_rollup_edge reads a
-# window's edge (migration 20261207000300): the rows of the partial 5-minute slot added
+# window's edge (migration 20261207000400): the rows of the partial 5-minute slot added
 # or subtracted, the slots of the partial hour added or subtracted, on a slot boundary.
 EDGES_IN_AN_HOUR = ((7, 10), (13, 0), (31, 0), (33, 0), (51, 30), (57, 40), (20, 0))
 
