@@ -16,6 +16,7 @@ given a few batches first. Each round times, for every variant, three batches of
 
 Variants: everything; without the rollup triggers (`ALTER TABLE ... DISABLE TRIGGER`);
 without the trigram search index (dropped for the variant, built again after); with
+pglz compression (the writer's sessions use lz4 where the server has it); with
 the batch's statements planned on every call (`plan_cache_mode = force_custom_plan`,
 as before migration 20261207000300), whose "share" is then what the plan cache saves
 (negative: it costs that much more).
@@ -44,6 +45,7 @@ from bench.common import print_table, scratch_database
 from langgraph_execution_monitor.capture import new_execution_id
 from langgraph_execution_monitor.events import ExecutionStarted
 from langgraph_execution_monitor.rows import TextCleaner, event_rows, rows_to_json
+from langgraph_execution_monitor.writer import prepare_writer_connection
 
 ROLLUP_TRIGGERS = ("execution_logs_rollup_insert", "execution_logs_rollup_update")
 SEARCH_INDEX = "idx_execution_search_prefix"
@@ -94,10 +96,10 @@ async def search_index_definition(db: asyncpg.Connection) -> str:
     )
 
 
-def variants(index_definition: str) -> dict[str, tuple[str, str]]:
+def variants(index_definition: str, compression: str) -> dict[str, tuple[str, str]]:
     """name -> (SQL that leaves the part out, SQL that puts it back)."""
     table = "execution_monitor.execution_logs"
-    return {
+    ways = {
         "everything": ("", ""),
         "no rollup triggers": (
             "; ".join(f"ALTER TABLE {table} DISABLE TRIGGER {t}" for t in ROLLUP_TRIGGERS),
@@ -109,6 +111,12 @@ def variants(index_definition: str) -> dict[str, tuple[str, str]]:
             f"ALTER FUNCTION {BATCH_FUNCTION} SET plan_cache_mode = force_generic_plan",
         ),
     }
+    if compression == "lz4":  # the writer's sessions compress with lz4 where they can
+        ways["pglz compression"] = (
+            "SET default_toast_compression = pglz",
+            "SET default_toast_compression = lz4",
+        )
+    return ways
 
 
 Samples = dict[tuple[str, str], list[tuple[float, float | None]]]
@@ -116,15 +124,20 @@ Samples = dict[tuple[str, str], list[tuple[float, float | None]]]
 
 async def measure(url: str, runs: int, rounds: int) -> Samples:
     db = await asyncpg.connect(url)
+    await prepare_writer_connection(db)
+    compression = await db.fetchval("SHOW default_toast_compression")
     try:
         for _ in range(3):  # a table that is not empty
             await timed_ms(db, batch([ingest.finish_of(s) for s in starts(runs)]))
-        ways = variants(await search_index_definition(db))
+        ways = variants(await search_index_definition(db), compression)
         samples: Samples = {}
         for _ in range(rounds):
             for name, (leave_out, put_back) in ways.items():
                 if leave_out:
                     await db.execute(leave_out)
+                # Untimed: DDL invalidates the session's cached plans, and the next
+                # call plans again; that is not the variant's cost.
+                await timed_ms(db, batch([ingest.finish_of(s) for s in starts(runs)]))
                 merged = batch([ingest.finish_of(s) for s in starts(runs)])
                 started = starts(runs)
                 batches: dict[str, str] = {
