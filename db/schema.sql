@@ -2090,7 +2090,7 @@ $$;
 
 CREATE FUNCTION execution_monitor.log_batch_v5(p_events jsonb, OUT written integer, OUT replaced_stale integer) RETURNS record
     LANGUAGE plpgsql SECURITY DEFINER
-    SET plan_cache_mode TO 'force_custom_plan'
+    SET plan_cache_mode TO 'force_generic_plan'
     SET lock_timeout TO '2s'
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
@@ -3872,5 +3872,6 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261207000201'),
     ('20261207000202'),
     ('20261207000203'),
+    ('20261207000300'),
     ('20261207000400'),
     ('20261207000401');

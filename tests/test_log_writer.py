@@ -161,6 +161,29 @@ async def test_a_10_mb_message_is_truncated_with_a_visible_marker(
         assert text == "x" * 1000 + marker
 
 
+async def test_a_large_trace_is_compressed_with_lz4_where_the_server_has_it(
+    make_writer: MakeWriter, db: asyncpg.Connection
+) -> None:
+    has_lz4 = await db.fetchval(
+        "SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+    )
+    writer = make_writer()
+    start = started()
+    # Outputs that do not repeat much: over the 2 kB from which PostgreSQL compresses.
+    trace = [
+        {"node": f"node-{i}", "status": "completed", "output": {"text": f"{i * 7919:x}" * 40}}
+        for i in range(20)
+    ]
+    writer.enqueue(finished(start, trace=trace))
+    await eventually(lambda: writer.stats.written == 1)
+
+    method = await db.fetchval(
+        "SELECT pg_column_compression(execution_trace) FROM execution_logs WHERE id = $1",
+        start.execution_id,
+    )
+    assert method == ("lz4" if has_lz4 else "pglz")
+
+
 async def test_values_that_are_not_json_are_stored_as_json_never_as_a_repr(
     make_writer: MakeWriter, db: asyncpg.Connection
 ) -> None:
