@@ -8,6 +8,7 @@ applies the migrations and serves the API and dashboard on it.
 """
 
 import argparse
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -35,7 +36,12 @@ def dump_schema(_: argparse.Namespace) -> int:
     if not url:
         raise SystemExit("dump-schema needs DATABASE_URL (a server whose pg_dump is on PATH)")
     scratch = with_database(url, f"schema_dump_{uuid.uuid4().hex[:8]}")
-    dbmate(scratch, "up", schema_file=SCHEMA_FILE)
+    try:
+        dbmate(scratch, "up", schema_file=SCHEMA_FILE)
+    except BaseException:  # a migration that fails must not leave the scratch database
+        with contextlib.suppress(RuntimeError):
+            dbmate(scratch, "drop")
+        raise
     dbmate(scratch, "drop")
     return 0
 
