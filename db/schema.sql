@@ -2752,7 +2752,9 @@ BEGIN
         FROM r
         WHERE duration IS NOT NULL
         GROUP BY 1, 2
-        HAVING sum(sign) <> 0
+        -- A run whose stale close is replaced by its real finish in the same bucket
+        -- nets the count to zero, not the sum: keep the group for its sum.
+        HAVING sum(sign) <> 0 OR sum(sign * duration::bigint) <> 0
         ORDER BY 1, 2
     ),
     entries AS MATERIALIZED (
@@ -2810,7 +2812,7 @@ BEGIN
     FROM slot_groups
     WHERE bucket IS NOT NULL
     GROUP BY 1, 2, 3
-    HAVING sum(attempts) <> 0
+    HAVING sum(attempts) <> 0 OR sum(duration_ms_sum) <> 0
     ORDER BY 1, 2, 3;
     RETURN coalesce(cardinality(p_signs), 0);
 END;
@@ -3874,4 +3876,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261207000203'),
     ('20261207000300'),
     ('20261207000400'),
-    ('20261207000401');
+    ('20261207000401'),
+    ('20261207000402');

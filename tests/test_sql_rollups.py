@@ -96,6 +96,22 @@ async def test_a_real_finish_replaces_a_stale_close_in_the_rollups(db: asyncpg.C
     await assert_rollups_match_a_rebuild(db)
 
 
+async def test_a_real_finish_in_the_stale_closes_duration_bucket_moves_the_duration_sum(
+    db: asyncpg.Connection,
+) -> None:
+    # The stale close lasted about two hours; the real finish a few seconds less, in
+    # the same histogram bucket: the bucket's count nets to zero, its sum does not.
+    run = started(ago_s=2 * 3600)
+    await write(db, run)
+    assert await db.fetchval("SELECT close_stale_executions(interval '1 hour')") == 1
+    await write(db, finished(run, duration_s=2 * 3600 - 5))
+    closed, real = await db.fetchrow(
+        "SELECT duration_bucket(7200000), duration_bucket(7195000)"
+    )
+    assert closed == real
+    await assert_rollups_match_a_rebuild(db)
+
+
 async def test_two_writer_connections_on_the_same_run_count_it_once(database_url: str) -> None:
     first = await asyncpg.connect(database_url, server_settings=SEARCH_PATH)
     second = await asyncpg.connect(database_url, server_settings=SEARCH_PATH)
