@@ -105,9 +105,7 @@ async def test_a_real_finish_in_the_stale_closes_duration_bucket_moves_the_durat
     await write(db, run)
     assert await db.fetchval("SELECT close_stale_executions(interval '1 hour')") == 1
     await write(db, finished(run, duration_s=2 * 3600 - 5))
-    closed, real = await db.fetchrow(
-        "SELECT duration_bucket(7200000), duration_bucket(7195000)"
-    )
+    closed, real = await db.fetchrow("SELECT duration_bucket(7200000), duration_bucket(7195000)")
     assert closed == real
     await assert_rollups_match_a_rebuild(db)
 
