@@ -84,6 +84,20 @@ async def test_a_finish_before_its_start_counts_once(db: asyncpg.Connection) -> 
     await assert_rollups_match_a_rebuild(db)
 
 
+async def test_a_batch_of_starts_alone_counts_them_running_in_their_hours(
+    db: asyncpg.Connection,
+) -> None:
+    runs = [started(ago_s=0), started(ago_s=60), started(ago_s=2 * 3600)]
+    await write(db, *runs)
+    result = json.loads(await queries.execution_stats(db, 24))
+    assert (result["total_executions"], result["by_status"]["running"]) == (3, 3)
+    await assert_rollups_match_a_rebuild(db)
+    await write(db, *(finished(run) for run in runs))
+    result = json.loads(await queries.execution_stats(db, 24))
+    assert (result["by_status"]["running"], result["by_status"]["completed"]) == (0, 3)
+    await assert_rollups_match_a_rebuild(db)
+
+
 async def test_a_real_finish_replaces_a_stale_close_in_the_rollups(db: asyncpg.Connection) -> None:
     run = started(ago_s=2 * 3600)
     await write(db, run)
