@@ -35,6 +35,7 @@ order, a little later.
 import asyncio
 import contextlib
 import functools
+import inspect
 import logging
 import socket
 import struct
@@ -142,7 +143,13 @@ class StreamResponse(EventSourceResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         abort: Callable[[], bool] | None = scope.get(ABORT_KEY)
         self._write_buffer_empty = scope.get(WRITE_BUFFER_EMPTY_KEY)
-        if self._write_buffer_empty is not None and scope["type"] == "http":
+        # Driven by hand only when it is a coroutine function (as ASGI
+        # middleware's and uvicorn's sends are): a step that returns tells.
+        if (
+            self._write_buffer_empty is not None
+            and scope["type"] == "http"
+            and inspect.iscoroutinefunction(send)
+        ):
             self._send = send
         try:
             await super().__call__(scope, receive, send)
@@ -180,7 +187,7 @@ class StreamResponse(EventSourceResponse):
             return False
         step = send({"type": "http.response.body", "body": body, "more_body": True})
         try:
-            step.send(None)  # type: ignore[attr-defined]
+            step.send(None)  # type: ignore[attr-defined]  # a coroutine: see __call__
         except StopIteration:
             return True
         except Exception:
