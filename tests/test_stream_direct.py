@@ -15,7 +15,8 @@ import h11
 import pytest
 
 from langgraph_execution_monitor.api.stream_response import ConnectionGuard, StreamResponse
-from langgraph_execution_monitor.live_events import ExecutionBroadcaster
+from langgraph_execution_monitor.live_events import ExecutionBroadcaster, StreamFilters
+from langgraph_execution_monitor.storage.queries import ChangePosition
 from tests.conftest import LiveServer
 from tests.factories import finished, started, write
 from tests.test_stream import STREAM, StreamClient, connected, position, until
@@ -244,3 +245,19 @@ async def test_send_now_closes_a_send_that_waits_and_is_off_from_then_on() -> No
 async def test_without_the_connection_guard_send_now_declines() -> None:
     response = StreamResponse(iter(()))
     assert not response.send_now(b"a")
+
+
+def test_a_direct_delivery_that_raises_queues_the_batch_and_the_fan_out_goes_on() -> None:
+    broadcaster = ExecutionBroadcaster("postgresql://unused")
+    failing = broadcaster.subscribe(StreamFilters())
+    other = broadcaster.subscribe(StreamFilters())
+
+    def broken(batch: Any) -> bool:
+        raise RuntimeError("a bug in the direct path")
+
+    failing.deliver_now = broken
+    broadcaster._broadcast([(ChangePosition(1, 1), json.dumps({"id": "a"}))])
+
+    assert failing.queue.qsize() == 1 and other.queue.qsize() == 1
+    assert failing.deliver_now is None
+    assert broadcaster.stats.batches_queued == 2
