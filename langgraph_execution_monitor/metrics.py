@@ -174,6 +174,14 @@ class MonitorCollector(Collector):
                 live.fetches,
             ),
             "execution_stream_changes": ("Execution changes fanned out", live.changes_broadcast),
+            "execution_stream_batches_sent_directly": (
+                "(client, batch) pairs the fan-out wrote to an idle client itself",
+                live.batches_sent_directly,
+            ),
+            "execution_stream_batches_queued": (
+                "(client, batch) pairs queued for the client's stream to send",
+                live.batches_queued,
+            ),
             "execution_stream_clients_dropped": (
                 "Stream clients dropped as too slow (they can resume)",
                 live.subscribers_dropped,

@@ -85,6 +85,8 @@ async def test_the_live_paths_losses_and_retries_are_counters(client: httpx.Asyn
         "execution_stream_send_timeouts",
         "execution_stream_connections_aborted",
         "execution_stream_replay_resets",
+        "execution_stream_batches_sent_directly",
+        "execution_stream_batches_queued",
         "execution_listener_reconnects",
         "execution_monitor_dropped",
     ):

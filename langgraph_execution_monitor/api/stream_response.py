@@ -20,15 +20,27 @@ cost per client and batch at 1,000 clients), yet uvicorn's `send` only waits
 when the connection's write buffer is over its limit. So a send that starts
 with nothing buffered cannot wait, and goes out without the timer; the timer
 guards the others (a client that reads slowly, or not at all).
+
+The same fact lets the fan-out write a batch to an idle client itself
+(`send_now`, offered to the broadcaster as a subscriber's `deliver_now`)
+instead of waking the client's stream task to do it: with nothing buffered, the
+whole send chain (Starlette's layers, ours, uvicorn's `send`) runs to its end
+without waiting, so its coroutine is driven by hand, one step. Should it ever
+wait instead (another server, a changed uvicorn), it is closed at that first
+wait, before anything was written, the direct path is turned off for the
+connection and the batch takes the queued path: the same bytes, in the same
+order, a little later.
 """
 
 import asyncio
 import contextlib
 import functools
+import inspect
 import logging
 import socket
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sse_starlette import EventSourceResponse
@@ -96,16 +108,25 @@ def install_connection_guard(app: Starlette) -> None:
     app.build_middleware_stack = guarded_build  # type: ignore[method-assign]
 
 
+@dataclass
+class StreamLink:
+    """What a stream's event generator and its response tell each other."""
+
+    dropped: bool = False  # set by the generator: the client fell behind
+    # Set by the response: `StreamResponse.send_now`.
+    send_now: Callable[[bytes], bool] | None = None
+
+
 class StreamResponse(EventSourceResponse):
-    """`outcome["dropped"]`, set by the event generator, says the stream ended
-    because the client fell behind."""
+    """sse-starlette's response, with the send timeout and the aborts above;
+    `link` is shared with the event generator."""
 
     def __init__(
         self,
         content: Any,
         status_code: int = 200,
         *,
-        outcome: dict[str, Any] | None = None,
+        link: StreamLink | None = None,
         stats: BroadcasterStats | None = None,
         **kwargs: Any,
     ) -> None:
@@ -113,13 +134,23 @@ class StreamResponse(EventSourceResponse):
         # When the stream ends, end the connection too (a stream is never
         # followed by another request on it).
         self.headers["Connection"] = "close"
-        self.outcome = outcome if outcome is not None else {}
+        self.link = link if link is not None else StreamLink()
+        self.link.send_now = self.send_now
         self.stats = stats
         self._write_buffer_empty: Callable[[], bool] | None = None
+        self._send: Send | None = None  # the send the stream writes through, if direct is allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         abort: Callable[[], bool] | None = scope.get(ABORT_KEY)
         self._write_buffer_empty = scope.get(WRITE_BUFFER_EMPTY_KEY)
+        # Driven by hand only when it is a coroutine function (as ASGI
+        # middleware's and uvicorn's sends are): a step that returns tells.
+        if (
+            self._write_buffer_empty is not None
+            and scope["type"] == "http"
+            and inspect.iscoroutinefunction(send)
+        ):
+            self._send = send
         try:
             await super().__call__(scope, receive, send)
         except SendTimeoutError:
@@ -131,7 +162,7 @@ class StreamResponse(EventSourceResponse):
             self._aborted(abort)
             await asyncio.sleep(0)  # let the server see the connection lost
             return
-        if self.outcome.get("dropped") and abort is not None:
+        if self.link.dropped and abort is not None:
             # The `dropped` event gets a moment to reach a client that reads;
             # one that does not is reset then.
             grace = self.send_timeout or 5.0
@@ -145,6 +176,30 @@ class StreamResponse(EventSourceResponse):
             await send(message)
             return
         await super()._send_with_timeout(send, message)
+
+    def send_now(self, body: bytes) -> bool:
+        """Write `body` on the stream from the caller's task, now, when that
+        cannot wait (nothing buffered on the connection); True when it went.
+        Call it only while the stream's own task has nothing in flight (it
+        waits for its next chunk): the bytes then follow everything before."""
+        send, empty = self._send, self._write_buffer_empty
+        if send is None or empty is None or not self.active or not empty():
+            return False
+        step = send({"type": "http.response.body", "body": body, "more_body": True})
+        try:
+            step.send(None)  # type: ignore[attr-defined]  # a coroutine: see __call__
+        except StopIteration:
+            return True
+        except Exception:
+            # Nothing written: the queued path sends it again and meets the
+            # error in the stream's own task, which ends the stream as before.
+            logger.debug("a direct stream send failed; queued instead", exc_info=True)
+            self._send = None
+            return False
+        step.close()  # type: ignore[attr-defined]  # it waited: nothing was written
+        self._send = None
+        logger.debug("a stream send waited with nothing buffered: direct sends off")
+        return False
 
     def _aborted(self, abort: Callable[[], bool] | None) -> None:
         if abort is not None and abort() and self.stats is not None:

@@ -33,7 +33,7 @@ from langgraph_execution_monitor.api.deps import (
 )
 from langgraph_execution_monitor.api.schemas import ErrorDetail
 from langgraph_execution_monitor.api.security import StreamAuth, StreamTickets
-from langgraph_execution_monitor.api.stream_response import StreamResponse
+from langgraph_execution_monitor.api.stream_response import StreamLink, StreamResponse
 from langgraph_execution_monitor.live_events import (
     ChangeBatch,
     Dropped,
@@ -94,7 +94,7 @@ async def stream_events(
     broadcaster: ExecutionBroadcaster,
     filters: StreamFilters,
     resume: Resume | None,
-    outcome: dict[str, Any],
+    link: StreamLink,
 ) -> AsyncIterator[bytes]:
     # Subscribed here, not in the endpoint: a client gone before its stream
     # starts never leaves a subscriber behind.
@@ -113,16 +113,30 @@ async def stream_events(
                 async for batch in replay(broadcaster, resume.after, subscriber.filters):
                     sent_up_to = batch.changes[-1].position
                     yield batch.encoded
+        send_now = link.send_now
+
+        def deliver_now(batch: ChangeBatch) -> bool:
+            body = newer_than(batch, sent_up_to)
+            return not body or (send_now is not None and send_now(body))
+
         while True:
+            # Idle (what it took is sent, nothing queued): the fan-out may
+            # write the next batches itself, until one is queued.
+            if send_now is not None and subscriber.queue.empty():
+                subscriber.deliver_now = deliver_now
+            try:
+                first = await subscriber.queue.get()
+            finally:
+                subscriber.deliver_now = None
             # Everything waiting goes out in one write.
-            items = [await subscriber.queue.get()]
+            items = [first]
             while not subscriber.queue.empty():
                 items.append(subscriber.queue.get_nowait())
             chunks: list[bytes] = []
             for item in items:
                 subscriber.taken(item)
                 if isinstance(item, Dropped):
-                    outcome["dropped"] = True
+                    link.dropped = True
                     yield b"".join([*chunks, DROPPED_EVENT])
                     return
                 if isinstance(item, ListenerState):
@@ -195,15 +209,15 @@ def add_stream_routes(
                         }
                     ]
                 ) from error
-        outcome: dict[str, Any] = {}
+        link = StreamLink()
         return StreamResponse(
             stream_events(
                 monitor.broadcaster,
                 StreamFilters(status, user_id, conversation_id),
                 resume,
-                outcome,
+                link,
             ),
-            outcome=outcome,
+            link=link,
             stats=monitor.broadcaster.stats,
             ping=heartbeat_s,
             send_timeout=send_timeout_s,
