@@ -950,10 +950,7 @@ async def prepare_writer_connection(connection: asyncpg.Connection) -> None:
     that PostgreSQL compresses from), lz4 a tenth of that, and it reads back faster.
     A setting of the writer's sessions, not of the table: servers built without lz4
     keep pglz, and the schema is the same everywhere."""
-    await connection.execute(
-        "SELECT set_config('default_toast_compression', 'lz4', false) FROM pg_settings"
-        " WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)"
-    )
+    await queries.prefer_lz4_compression(connection)
 
 
 def writer_pool_factory(

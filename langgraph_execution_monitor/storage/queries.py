@@ -296,3 +296,7 @@ async def maintain_execution_logs(
 
 async def ping(db: Executor) -> bool:
     return await db.fetchval(SQL["ping"]) == 1
+
+
+async def prefer_lz4_compression(db: asyncpg.Connection) -> None:
+    await db.execute(SQL["prefer_lz4_compression"])

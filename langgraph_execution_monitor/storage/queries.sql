@@ -79,6 +79,13 @@ SELECT execution_monitor.maintain_execution_logs($1, $2)::text;
 -- Is the database reachable?
 SELECT 1;
 
+-- name: prefer_lz4_compression
+-- This session compresses large values (traces, inputs) with lz4 where the server
+-- was built with it; elsewhere nothing changes (pglz).
+SELECT set_config('default_toast_compression', 'lz4', false)
+FROM pg_settings
+WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals);
+
 -- name: log_batch_v4
 -- Write a checked batch as one JSON array of events (v3's 16 values each); as v3 returns.
 SELECT written, replaced_stale
