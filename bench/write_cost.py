@@ -69,6 +69,11 @@ def batch(events: list[Any]) -> str:
     return rows_to_json(rows)
 
 
+def merged_batch(runs: int) -> str:
+    """New runs, each start and finish in the batch (one INSERT per run)."""
+    return batch([ingest.finish_of(s) for s in starts(runs)])
+
+
 def server_cpu_s(pid: int) -> float | None:
     """CPU time a server process has run (None when it is not on this machine)."""
     try:
@@ -128,7 +133,7 @@ async def measure(url: str, runs: int, rounds: int) -> Samples:
     compression = await db.fetchval("SHOW default_toast_compression")
     try:
         for _ in range(3):  # a table that is not empty
-            await timed_ms(db, batch([ingest.finish_of(s) for s in starts(runs)]))
+            await timed_ms(db, merged_batch(runs))
         ways = variants(await search_index_definition(db), compression)
         samples: Samples = {}
         for _ in range(rounds):
@@ -137,8 +142,8 @@ async def measure(url: str, runs: int, rounds: int) -> Samples:
                     await db.execute(leave_out)
                 # Untimed: DDL invalidates the session's cached plans, and the next
                 # call plans again; that is not the variant's cost.
-                await timed_ms(db, batch([ingest.finish_of(s) for s in starts(runs)]))
-                merged = batch([ingest.finish_of(s) for s in starts(runs)])
+                await timed_ms(db, merged_batch(runs))
+                merged = merged_batch(runs)
                 started = starts(runs)
                 batches: dict[str, str] = {
                     "merged": merged,
