@@ -2435,6 +2435,7 @@ CREATE FUNCTION execution_monitor.node_performance_between(p_since timestamp wit
     SET plan_cache_mode TO 'force_custom_plan'
     SET jit TO 'off'
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    SET max_parallel_workers_per_gather TO '0'
     AS $$
 #variable_conflict use_column
 DECLARE
@@ -3895,4 +3896,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261207000400'),
     ('20261207000401'),
     ('20261207000402'),
-    ('20261207000403');
+    ('20261207000403'),
+    ('20261207000900');

@@ -266,3 +266,32 @@ async def test_a_percentile_of_one_repeated_value_is_exact(db: asyncpg.Connectio
     nodes = {n["node"]: n for n in json.loads(await queries.node_performance(db, 24))["nodes"]}
     assert float(nodes["guardrail_check"]["p99_ms"]) == 10.0
     assert json.loads(await queries.execution_stats(db, 24))["p95_duration_ms"] == 250
+
+
+async def test_the_node_read_starts_no_parallel_workers_however_cheap_the_planner_finds_them(
+    db: asyncpg.Connection,
+) -> None:
+    # Starting workers costs more than this small read (measured at 10M runs: 5-7 ms
+    # of 12), so the read keeps to its backend even where parallel plans are cheap.
+    await write_shuffled(db, random.Random(7), 200, span_s=2 * 3600)
+    await db.execute("ANALYZE")
+    plans: list[str] = []
+    db.add_log_listener(lambda _connection, message: plans.append(message.message))
+    for setting in (
+        "parallel_setup_cost = 0",
+        "parallel_tuple_cost = 0",
+        "min_parallel_table_scan_size = 0",
+        "min_parallel_index_scan_size = 0",
+        "enable_indexscan = off",
+        "enable_bitmapscan = off",
+        "client_min_messages = log",
+        "auto_explain.log_min_duration = 0",
+        "auto_explain.log_nested_statements = on",
+    ):
+        await db.execute(f"SET {setting}")
+    await db.execute("LOAD 'auto_explain'")
+    await db.fetch("SELECT * FROM node_performance_between(now() - interval '90 minutes', now())")
+    await db.execute("RESET client_min_messages")
+    logged = "\n".join(plans)
+    assert "node_entries_5min" in logged  # the plans were seen
+    assert "Gather" not in logged
