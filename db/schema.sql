@@ -2569,6 +2569,7 @@ CREATE FUNCTION execution_monitor.node_performance_filtered(p_hours integer DEFA
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET plan_cache_mode TO 'force_custom_plan'
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
+    SET jit TO 'off'
     AS $$
 DECLARE
     w record := filter_window(p_hours, p_since, p_until);
@@ -3897,4 +3898,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261207000401'),
     ('20261207000402'),
     ('20261207000403'),
-    ('20261207000900');
+    ('20261207000900'),
+    ('20261207000901');

@@ -295,3 +295,15 @@ async def test_the_node_read_starts_no_parallel_workers_however_cheap_the_planne
     logged = "\n".join(plans)
     assert "node_entries_5min" in logged  # the plans were seen
     assert "Gather" not in logged
+
+
+@pytest.mark.parametrize("function", ["node_performance_between", "node_performance_filtered"])
+async def test_the_node_reads_run_without_jit(db: asyncpg.Connection, function: str) -> None:
+    # Compiling their trace parsing cost more than it saved (twice the time at 10M
+    # runs); set on the function, so that a call from psql gets it too.
+    config = await db.fetchval(
+        "SELECT proconfig FROM pg_proc WHERE proname = $1"
+        " AND pronamespace = 'execution_monitor'::regnamespace",
+        function,
+    )
+    assert "jit=off" in config
