@@ -48,7 +48,7 @@ from langgraph_execution_monitor.rows import TextCleaner, event_rows, rows_to_js
 from langgraph_execution_monitor.writer import prepare_writer_connection
 
 ROLLUP_TRIGGERS = ("execution_logs_rollup_insert", "execution_logs_rollup_update")
-SEARCH_INDEX = "idx_execution_search_prefix"
+SEARCH_INDEX = "idx_execution_search_finished"
 BATCH_FUNCTION = "execution_monitor.log_batch_v5(jsonb)"
 WORDS = "the model answered with a post about agents tools graphs state memory".split()
 
@@ -95,13 +95,18 @@ async def timed_ms(db: asyncpg.Connection, events: str) -> tuple[float, float | 
 
 
 async def search_index_definition(db: asyncpg.Connection) -> str:
-    return await db.fetchval(
+    """The index's definition, to build it again on the table and all its partitions
+    (the dump's `ON ONLY` would make an invalid parent index and none on the partitions)."""
+    definition: str = await db.fetchval(
         "SELECT indexdef FROM pg_indexes WHERE schemaname = 'execution_monitor' AND indexname = $1",
         SEARCH_INDEX,
     )
+    return definition.replace(" ON ONLY ", " ON ", 1)
 
 
-def variants(index_definition: str, compression: str) -> dict[str, tuple[str, str]]:
+def variants(
+    index_definition: str, compression: str, index_shapes: bool = False
+) -> dict[str, tuple[str, str]]:
     """name -> (SQL that leaves the part out, SQL that puts it back)."""
     table = "execution_monitor.execution_logs"
     ways = {
@@ -116,6 +121,12 @@ def variants(index_definition: str, compression: str) -> dict[str, tuple[str, st
             f"ALTER FUNCTION {BATCH_FUNCTION} SET plan_cache_mode = force_generic_plan",
         ),
     }
+    if index_shapes:
+        for name, shape in INDEX_SHAPES.items():
+            ways[name] = (
+                f"DROP INDEX execution_monitor.{SEARCH_INDEX}; {shape}",
+                f"DROP INDEX execution_monitor.{SHAPE_INDEX}; {index_definition}",
+            )
     if compression == "lz4":  # the writer's sessions compress with lz4 where they can
         ways["pglz compression"] = (
             "SET default_toast_compression = pglz",
@@ -124,17 +135,78 @@ def variants(index_definition: str, compression: str) -> dict[str, tuple[str, st
     return ways
 
 
+# Other shapes of the trigram index (`--index-shapes`), each in place of it for its
+# variant: what each would save a batch.
+SHAPE_INDEX = "bench_search_shape"
+SEARCH_ARGS = (
+    "(id)::text, (conversation_id)::text, (user_id)::text, request_message,"
+    " response_message, error_summary, failed_nodes"
+)
+NO_IDS_FUNCTION = """
+CREATE OR REPLACE FUNCTION execution_monitor.bench_search_text_no_ids(
+    p_id text, p_conversation_id text, p_user_id text, p_request_message text,
+    p_response_message text, p_error_summary text, p_failed_nodes jsonb)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN execution_monitor.execution_search_text_v2(
+    NULL, NULL, p_user_id, p_request_message, p_response_message, p_error_summary,
+    p_failed_nodes)
+"""
+
+
+def _shape(expression: str, where: str = "", storage: str = "gin_pending_list_limit = 512") -> str:
+    return (
+        f"CREATE INDEX {SHAPE_INDEX} ON execution_monitor.execution_logs USING gin"
+        f" ({expression} public.gin_trgm_ops) WITH ({storage}) {where}"
+    )
+
+
+INDEX_SHAPES = {
+    "trigrams of finished rows": _shape(
+        f"execution_monitor.execution_search_text_v2({SEARCH_ARGS})",
+        "WHERE status <> 'running'",
+    ),
+    "trigrams without ids": _shape(f"execution_monitor.bench_search_text_no_ids({SEARCH_ARGS})"),
+    "finished rows without ids": _shape(
+        f"execution_monitor.bench_search_text_no_ids({SEARCH_ARGS})", "WHERE status <> 'running'"
+    ),
+    "pending list 4 MB": _shape(
+        f"execution_monitor.execution_search_text_v2({SEARCH_ARGS})",
+        storage="gin_pending_list_limit = 4096",
+    ),
+    "pending list 2 MB": _shape(
+        f"execution_monitor.execution_search_text_v2({SEARCH_ARGS})",
+        storage="gin_pending_list_limit = 2048",
+    ),
+    "finished rows and pending list 4 MB": _shape(
+        f"execution_monitor.execution_search_text_v2({SEARCH_ARGS})",
+        "WHERE status <> 'running'",
+        storage="gin_pending_list_limit = 4096",
+    ),
+    "fastupdate off": _shape(
+        f"execution_monitor.execution_search_text_v2({SEARCH_ARGS})", storage="fastupdate = off"
+    ),
+}
+
+
 Samples = dict[tuple[str, str], list[tuple[float, float | None]]]
 
 
-async def measure(url: str, runs: int, rounds: int) -> Samples:
+async def measure(
+    url: str, runs: int, rounds: int, index_shapes: bool = False, only: list[str] | None = None
+) -> Samples:
     db = await asyncpg.connect(url)
     await prepare_writer_connection(db)
     compression = await db.fetchval("SHOW default_toast_compression")
+    # Today's day partition, as the writer's maintenance makes it (not the default one).
+    await db.execute("SELECT execution_monitor.maintain_execution_logs()")
     try:
         for _ in range(3):  # a table that is not empty
             await timed_ms(db, merged_batch(runs))
-        ways = variants(await search_index_definition(db), compression)
+        if index_shapes:
+            await db.execute(NO_IDS_FUNCTION)
+        ways = variants(await search_index_definition(db), compression, index_shapes)
+        if only:
+            ways = {name: way for name, way in ways.items() if name == "everything" or name in only}
         samples: Samples = {}
         for _ in range(rounds):
             for name, (leave_out, put_back) in ways.items():
@@ -192,6 +264,14 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--response-chars", type=int, default=len(ingest.RESPONSE))
+    parser.add_argument(
+        "--index-shapes",
+        action="store_true",
+        help="also other shapes of the trigram index (partial, without ids, pending list)",
+    )
+    parser.add_argument(
+        "--only", default="", help="the variants to time besides everything, comma-separated"
+    )
     args = parser.parse_args()
     words = random.Random(1)
     text = ""
@@ -199,7 +279,9 @@ async def main() -> None:
         text += words.choice(WORDS) + " "
     ingest.RESPONSE = text[: args.response_chars]  # what finish_of answers
     async with scratch_database("elm_bench_write_cost") as url:
-        samples = await measure(url, args.runs, args.rounds)
+        samples = await measure(
+            url, args.runs, args.rounds, args.index_shapes, [v for v in args.only.split(",") if v]
+        )
     report(samples, args.runs, args.response_chars)
 
 
