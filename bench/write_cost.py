@@ -2,6 +2,7 @@
 indexes and triggers, and with one of them left out, alternated in one session.
 
     python -m bench.write_cost [--runs 1000] [--rounds 6] [--response-chars 190]
+                               [--index-shapes] [--only "variant,variant"]
 
 Small batches (`--runs 8`: an app's flush of 50 ms at 160 runs/s) show the fixed cost
 of a call; large ones the cost per run.
@@ -19,7 +20,10 @@ without the trigram search index (dropped for the variant, built again after); w
 pglz compression (the writer's sessions use lz4 where the server has it); with
 the batch's statements planned on every call (`plan_cache_mode = force_custom_plan`,
 as before migration 20261207000300), whose "share" is then what the plan cache saves
-(negative: it costs that much more).
+(negative: it costs that much more). `--index-shapes` adds other shapes of the trigram
+index, each built in its place for its variant (every row or finished rows only, with
+or without the ids' trigrams, pending lists of 512 kB to 4 MB, fastupdate off); `--only`
+times "everything" and the variants named.
 
 Measured per batch: the wall time (it includes the commit's WAL flush, which waits
 on the disk, not on a CPU) and the CPU time of the server process that ran it (from
