@@ -22,8 +22,9 @@ the batch's statements planned on every call (`plan_cache_mode = force_custom_pl
 as before migration 20261207000300), whose "share" is then what the plan cache saves
 (negative: it costs that much more). `--index-shapes` adds other shapes of the trigram
 index, each built in its place for its variant (every row or finished rows only, with
-or without the ids' trigrams, pending lists of 512 kB to 4 MB, fastupdate off); `--only`
-times "everything" and the variants named.
+or without the ids' trigrams, pending lists of 512 kB to 4 MB, fastupdate off);
+`--without-migration NAME` a variant with that migration undone by its own
+`migrate:down` (and redone after); `--only` times "everything" and the variants named.
 
 Measured per batch: the wall time (it includes the commit's WAL flush, which waits
 on the disk, not on a CPU) and the CPU time of the server process that ran it (from
@@ -49,6 +50,7 @@ from bench.common import print_table, scratch_database
 from langgraph_execution_monitor.capture import new_execution_id
 from langgraph_execution_monitor.events import ExecutionStarted
 from langgraph_execution_monitor.rows import TextCleaner, event_rows, rows_to_json
+from langgraph_execution_monitor.storage.migrate import migrations_dir
 from langgraph_execution_monitor.writer import prepare_writer_connection
 
 ROLLUP_TRIGGERS = ("execution_logs_rollup_insert", "execution_logs_rollup_update")
@@ -108,8 +110,21 @@ async def search_index_definition(db: asyncpg.Connection) -> str:
     return definition.replace(" ON ONLY ", " ON ", 1)
 
 
+def migration_sections(prefix: str) -> tuple[str, str]:
+    """A migration's `migrate:up` and `migrate:down` SQL (the one whose name starts
+    with `prefix`): its down leaves it out for a variant, its up puts it back. Only for
+    migrations that can be undone and redone in a session (functions replaced)."""
+    (path,) = [p for p in migrations_dir().glob("*.sql") if p.name.startswith(prefix)]
+    text = path.read_text()
+    up, _, down = text.partition("-- migrate:down")
+    return up.replace("-- migrate:up", "", 1), down
+
+
 def variants(
-    index_definition: str, compression: str, index_shapes: bool = False
+    index_definition: str,
+    compression: str,
+    index_shapes: bool = False,
+    without_migrations: tuple[str, ...] = (),
 ) -> dict[str, tuple[str, str]]:
     """name -> (SQL that leaves the part out, SQL that puts it back)."""
     table = "execution_monitor.execution_logs"
@@ -131,6 +146,9 @@ def variants(
                 f"DROP INDEX execution_monitor.{SEARCH_INDEX}; {shape}",
                 f"DROP INDEX execution_monitor.{SHAPE_INDEX}; {index_definition}",
             )
+    for name in without_migrations:
+        up, down = migration_sections(name)
+        ways[f"without {name}"] = (down, up)
     if compression == "lz4":  # the writer's sessions compress with lz4 where they can
         ways["pglz compression"] = (
             "SET default_toast_compression = pglz",
@@ -196,7 +214,12 @@ Samples = dict[tuple[str, str], list[tuple[float, float | None]]]
 
 
 async def measure(
-    url: str, runs: int, rounds: int, index_shapes: bool = False, only: list[str] | None = None
+    url: str,
+    runs: int,
+    rounds: int,
+    index_shapes: bool = False,
+    only: list[str] | None = None,
+    without_migrations: tuple[str, ...] = (),
 ) -> Samples:
     db = await asyncpg.connect(url)
     await prepare_writer_connection(db)
@@ -208,7 +231,9 @@ async def measure(
             await timed_ms(db, merged_batch(runs))
         if index_shapes:
             await db.execute(NO_IDS_FUNCTION)
-        ways = variants(await search_index_definition(db), compression, index_shapes)
+        ways = variants(
+            await search_index_definition(db), compression, index_shapes, without_migrations
+        )
         if only:
             ways = {name: way for name, way in ways.items() if name == "everything" or name in only}
         samples: Samples = {}
@@ -274,6 +299,12 @@ async def main() -> None:
         help="also other shapes of the trigram index (partial, without ids, pending list)",
     )
     parser.add_argument(
+        "--without-migration",
+        action="append",
+        default=[],
+        help="a variant with this migration (name prefix) undone by its own migrate:down",
+    )
+    parser.add_argument(
         "--only", default="", help="the variants to time besides everything, comma-separated"
     )
     args = parser.parse_args()
@@ -284,7 +315,12 @@ async def main() -> None:
     ingest.RESPONSE = text[: args.response_chars]  # what finish_of answers
     async with scratch_database("elm_bench_write_cost") as url:
         samples = await measure(
-            url, args.runs, args.rounds, args.index_shapes, [v for v in args.only.split(",") if v]
+            url,
+            args.runs,
+            args.rounds,
+            args.index_shapes,
+            [v for v in args.only.split(",") if v],
+            tuple(args.without_migration),
         )
     report(samples, args.runs, args.response_chars)
 
