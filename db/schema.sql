@@ -3017,6 +3017,25 @@ CREATE FUNCTION execution_monitor.tg_execution_logs__rollup_update() RETURNS tri
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
+    IF NOT EXISTS (
+        SELECT FROM old_rows AS o
+        WHERE o.status <> 'running' OR o.execution_trace IS NOT NULL
+           OR o.total_duration_ms IS NOT NULL OR o.input_tokens IS NOT NULL
+           OR o.output_tokens IS NOT NULL OR o.total_tokens IS NOT NULL
+    ) THEN
+        INSERT INTO execution_rollups_hourly (hour, runs, running)
+        SELECT date_trunc('hour', o.started_at, 'UTC'), -count(*), -count(*)
+        FROM old_rows AS o
+        GROUP BY 1
+        ORDER BY 1;
+        PERFORM rollup_apply(array_agg(1), array_agg(n.started_at), array_agg(n.status::text),
+                             array_agg(n.total_duration_ms), array_agg(n.input_tokens),
+                             array_agg(n.output_tokens), array_agg(n.total_tokens),
+                             array_agg(n.execution_trace), array_agg(n.failed_nodes))
+        FROM new_rows AS n
+        HAVING count(*) > 0;
+        RETURN NULL;
+    END IF;
     PERFORM rollup_apply(array_agg(c.sign), array_agg(c.started_at), array_agg(c.status::text),
                          array_agg(c.total_duration_ms), array_agg(c.input_tokens),
                          array_agg(c.output_tokens), array_agg(c.total_tokens),
@@ -3916,4 +3935,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261207000403'),
     ('20261207000600'),
     ('20261207000601'),
-    ('20261207000602');
+    ('20261207000602'),
+    ('20261207000603');
