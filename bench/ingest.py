@@ -34,10 +34,6 @@ database of its own, in the same process run (two writer connections each):
   unlocked today's schema and writer, log_batch_v5 (no global lock);
   no rollups  as unlocked, with the rollup triggers disabled: what the rollups'
            upkeep costs ingest (issue 10: < 10%).
-  before   as unlocked, with the write-cost migrations (20261207000600 onward:
-           the trigram index of finished runs only) rolled back: today's
-           schema against the one before them, in the same run.
-`--writers a,b,...` picks some of them (default: all).
 """
 
 import argparse
@@ -76,7 +72,6 @@ RESPONSE = "Here is your LinkedIn post:\n[LinkedIn, professional] Demo User on A
 THROUGHPUT_TARGET = 5_000  # executions/s
 LOCK_FREE_TARGET = 15_000  # executions/s with two writer connections (issue 10)
 LOCK_FREE_MIGRATIONS = "20261207"  # the migrations `main` is measured without
-WRITE_COST_MIGRATIONS = "2026120700060"  # the ones `before` is measured without
 ROLLUP_UPKEEP_TARGET = 0.10  # of ingest (issue 10)
 LATENCY_TARGET_MS = 250.0  # p99 finish -> committed, at 1,000 executions/s
 RSS_GROWTH_LIMIT_MB = 20.0  # "flat": growth beyond noise
@@ -278,11 +273,12 @@ async def freshness(
     }
 
 
-def roll_back_migrations(url: str, prefix: str) -> int:
-    """The migrations whose names start with `prefix` undone (with their own
-    `migrate:down`, newest first): the schema before them."""
+def roll_back_lock_free_migrations(url: str) -> int:
+    """Back to main's schema (the lock-free migrations undone, newest first)."""
     undone = sorted(
-        path.name for path in migrations_dir().glob("*.sql") if path.name.startswith(prefix)
+        path.name
+        for path in migrations_dir().glob("*.sql")
+        if path.name.startswith(LOCK_FREE_MIGRATIONS)
     )
     for _ in undone:
         dbmate(url, "rollback")
@@ -295,7 +291,6 @@ class Writer:
     write_batch: BatchWrite
     main_schema: bool = False  # the lock-free migrations rolled back
     rollups: bool = True
-    before_write_cost: bool = False  # the write-cost migrations rolled back
 
     @property
     def compact_s(self) -> float | None:
@@ -305,9 +300,7 @@ class Writer:
     async def database(self) -> AsyncIterator[str]:
         async with scratch_database("elm_bench_ingest") as url:
             if self.main_schema:
-                roll_back_migrations(url, LOCK_FREE_MIGRATIONS)
-            elif self.before_write_cost:
-                roll_back_migrations(url, WRITE_COST_MIGRATIONS)
+                roll_back_lock_free_migrations(url)
             if not self.rollups:
                 connection = await asyncpg.connect(url)
                 try:
@@ -327,7 +320,6 @@ WRITERS = (
     Writer("locked", queries.log_batch_v4),
     Writer("unlocked", queries.log_batch_v5),
     Writer("no rollups", queries.log_batch_v5, rollups=False),
-    Writer("before", queries.log_batch_v5, before_write_cost=True),
 )
 
 
@@ -335,15 +327,10 @@ async def compare_locked(args: argparse.Namespace) -> None:
     """Both phases for each writer of WRITERS, side by side: the throughput phase
     `--rounds` times, the writers in turn within each round (so that the machine's
     load weighs on all of them alike), then the freshness phase once each."""
-    chosen = [name.strip() for name in args.writers.split(",") if name.strip()]
-    unknown = set(chosen) - {writer.name for writer in WRITERS}
-    if unknown:
-        raise SystemExit(f"unknown writers: {', '.join(sorted(unknown))}")
-    writers = [writer for writer in WRITERS if not chosen or writer.name in chosen]
-    runs: dict[str, list[dict[str, Any]]] = {writer.name: [] for writer in writers}
+    runs: dict[str, list[dict[str, Any]]] = {writer.name: [] for writer in WRITERS}
     fresh: dict[str, dict[str, Any]] = {}
     for _ in range(args.rounds):
-        for writer in writers:
+        for writer in WRITERS:
             async with writer.database() as url:
                 result = await throughput(
                     url,
@@ -353,7 +340,7 @@ async def compare_locked(args: argparse.Namespace) -> None:
                     compact_s=writer.compact_s,
                 )
             runs[writer.name].append(result)
-    for writer in writers:
+    for writer in WRITERS:
         async with writer.database() as url:
             fresh[writer.name] = await freshness(
                 url, args.latency_seconds, args.rate, writer.write_batch, writer.compact_s
@@ -363,8 +350,9 @@ async def compare_locked(args: argparse.Namespace) -> None:
         name: (sorted(done, key=lambda r: r["exec_per_s_db"])[len(done) // 2], fresh[name])
         for name, done in runs.items()
     }
-    names = [writer.name for writer in writers]
-    unlocked = results["unlocked"][0]["exec_per_s_db"] if "unlocked" in results else 0.0
+    names = [writer.name for writer in WRITERS]
+    unlocked = results["unlocked"][0]["exec_per_s_db"]
+    upkeep = 1 - unlocked / results["no rollups"][0]["exec_per_s_db"]
     print_table(
         f"Ingest side by side, two writer connections ({args.rounds} rounds of"
         f" {args.seconds:.0f} s per writer; medians)",
@@ -412,20 +400,10 @@ async def compare_locked(args: argparse.Namespace) -> None:
             ),
         ],
     )
-    if "unlocked" in results and "no rollups" in results:
-        upkeep = 1 - unlocked / results["no rollups"][0]["exec_per_s_db"]
-        per_round = " ".join(
-            f"{1 - u['exec_per_s_db'] / n['exec_per_s_db']:.0%}"
-            for u, n in zip(runs["unlocked"], runs["no rollups"], strict=True)
-        )
-        print(
-            f"rollup upkeep: {upkeep:.0%} of the lock-free writer's ingest"
-            f" (1 - unlocked / no rollups; per round {per_round};"
-            f" target < {ROLLUP_UPKEEP_TARGET:.0%})"
-        )
-    if "unlocked" in results and "before" in results:
-        gain = unlocked / results["before"][0]["exec_per_s_db"] - 1
-        print(f"today's schema against the one before the write-cost migrations: {gain:+.0%}")
+    print(
+        f"rollup upkeep: {upkeep:.0%} of the lock-free writer's ingest"
+        f" (1 - unlocked / no rollups; target < {ROLLUP_UPKEEP_TARGET:.0%})"
+    )
 
 
 async def main() -> None:
@@ -441,12 +419,6 @@ async def main() -> None:
         help="main's locked writer, today's locked one and the lock-free one, side by side",
     )
     parser.add_argument("--rounds", type=int, default=3, help="--compare-locked's rounds")
-    parser.add_argument(
-        "--writers",
-        default="",
-        help="--compare-locked's writers, comma-separated (main, locked, unlocked,"
-        " no rollups, before; default: all)",
-    )
     args = parser.parse_args()
     if args.compare_locked:
         await compare_locked(args)

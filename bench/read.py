@@ -417,9 +417,9 @@ EXPLAINED = {
     "capped total, default window": "SELECT count(*) FROM (SELECT FROM execution_logs l "
     "WHERE l.started_at >= now() - interval '24 hours' LIMIT 10001) AS c",
     "q (rare)": "SELECT count(*) FROM execution_logs l WHERE l.started_at >= now() - interval "
-    "'24 hours' AND execution_search_hit(l.status, l.id, l.conversation_id, l.user_id, "
-    "l.request_message, l.response_message, l.error_summary, l.failed_nodes, "
-    "like_pattern('topic 4242'))",
+    "'24 hours' AND execution_search_text_v2(l.id, l.conversation_id, l.user_id, "
+    "l.request_message, l.response_message, l.error_summary, l.failed_nodes) "
+    "ILIKE like_pattern('topic 4242')",
     "user_id_prefix": "SELECT * FROM execution_logs l WHERE l.started_at >= now() - interval "
     "'24 hours' AND l.user_id LIKE like_prefix_pattern('user-12') "
     "ORDER BY l.started_at DESC, l.id DESC LIMIT 51",

@@ -2,7 +2,6 @@
 indexes and triggers, and with one of them left out, alternated in one session.
 
     python -m bench.write_cost [--runs 1000] [--rounds 6] [--response-chars 190]
-                               [--index-shapes] [--only "variant,variant"]
 
 Small batches (`--runs 8`: an app's flush of 50 ms at 160 runs/s) show the fixed cost
 of a call; large ones the cost per run.
@@ -20,11 +19,7 @@ without the trigram search index (dropped for the variant, built again after); w
 pglz compression (the writer's sessions use lz4 where the server has it); with
 the batch's statements planned on every call (`plan_cache_mode = force_custom_plan`,
 as before migration 20261207000300), whose "share" is then what the plan cache saves
-(negative: it costs that much more). `--index-shapes` adds other shapes of the trigram
-index, each built in its place for its variant (every row or finished rows only, with
-or without the ids' trigrams, pending lists of 512 kB to 4 MB, fastupdate off);
-`--without-migration NAME` a variant with that migration undone by its own
-`migrate:down` (and redone after); `--only` times "everything" and the variants named.
+(negative: it costs that much more).
 
 Measured per batch: the wall time (it includes the commit's WAL flush, which waits
 on the disk, not on a CPU) and the CPU time of the server process that ran it (from
@@ -50,11 +45,10 @@ from bench.common import print_table, scratch_database
 from langgraph_execution_monitor.capture import new_execution_id
 from langgraph_execution_monitor.events import ExecutionStarted
 from langgraph_execution_monitor.rows import TextCleaner, event_rows, rows_to_json
-from langgraph_execution_monitor.storage.migrate import migrations_dir
 from langgraph_execution_monitor.writer import prepare_writer_connection
 
 ROLLUP_TRIGGERS = ("execution_logs_rollup_insert", "execution_logs_rollup_update")
-SEARCH_INDEX = "idx_execution_search_finished"
+SEARCH_INDEX = "idx_execution_search_prefix"
 BATCH_FUNCTION = "execution_monitor.log_batch_v5(jsonb)"
 WORDS = "the model answered with a post about agents tools graphs state memory".split()
 
@@ -101,31 +95,13 @@ async def timed_ms(db: asyncpg.Connection, events: str) -> tuple[float, float | 
 
 
 async def search_index_definition(db: asyncpg.Connection) -> str:
-    """The index's definition, to build it again on the table and all its partitions
-    (the dump's `ON ONLY` would make an invalid parent index and none on the partitions)."""
-    definition: str = await db.fetchval(
+    return await db.fetchval(
         "SELECT indexdef FROM pg_indexes WHERE schemaname = 'execution_monitor' AND indexname = $1",
         SEARCH_INDEX,
     )
-    return definition.replace(" ON ONLY ", " ON ", 1)
 
 
-def migration_sections(prefix: str) -> tuple[str, str]:
-    """A migration's `migrate:up` and `migrate:down` SQL (the one whose name starts
-    with `prefix`): its down leaves it out for a variant, its up puts it back. Only for
-    migrations that can be undone and redone in a session (functions replaced)."""
-    (path,) = [p for p in migrations_dir().glob("*.sql") if p.name.startswith(prefix)]
-    text = path.read_text()
-    up, _, down = text.partition("-- migrate:down")
-    return up.replace("-- migrate:up", "", 1), down
-
-
-def variants(
-    index_definition: str,
-    compression: str,
-    index_shapes: bool = False,
-    without_migrations: tuple[str, ...] = (),
-) -> dict[str, tuple[str, str]]:
+def variants(index_definition: str, compression: str) -> dict[str, tuple[str, str]]:
     """name -> (SQL that leaves the part out, SQL that puts it back)."""
     table = "execution_monitor.execution_logs"
     ways = {
@@ -140,15 +116,6 @@ def variants(
             f"ALTER FUNCTION {BATCH_FUNCTION} SET plan_cache_mode = force_generic_plan",
         ),
     }
-    if index_shapes:
-        for name, shape in INDEX_SHAPES.items():
-            ways[name] = (
-                f"DROP INDEX execution_monitor.{SEARCH_INDEX}; {shape}",
-                f"DROP INDEX execution_monitor.{SHAPE_INDEX}; {index_definition}",
-            )
-    for name in without_migrations:
-        up, down = migration_sections(name)
-        ways[f"without {name}"] = (down, up)
     if compression == "lz4":  # the writer's sessions compress with lz4 where they can
         ways["pglz compression"] = (
             "SET default_toast_compression = pglz",
@@ -157,85 +124,17 @@ def variants(
     return ways
 
 
-# Other shapes of the trigram index (`--index-shapes`), each in place of it for its
-# variant: what each would save a batch.
-SHAPE_INDEX = "bench_search_shape"
-SEARCH_ARGS = (
-    "(id)::text, (conversation_id)::text, (user_id)::text, request_message,"
-    " response_message, error_summary, failed_nodes"
-)
-NO_IDS_FUNCTION = """
-CREATE OR REPLACE FUNCTION execution_monitor.bench_search_text_no_ids(
-    p_id text, p_conversation_id text, p_user_id text, p_request_message text,
-    p_response_message text, p_error_summary text, p_failed_nodes jsonb)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN execution_monitor.execution_search_text_v2(
-    NULL, NULL, p_user_id, p_request_message, p_response_message, p_error_summary,
-    p_failed_nodes)
-"""
-
-
-def _shape(expression: str, where: str = "", storage: str = "gin_pending_list_limit = 512") -> str:
-    return (
-        f"CREATE INDEX {SHAPE_INDEX} ON execution_monitor.execution_logs USING gin"
-        f" ({expression} public.gin_trgm_ops) WITH ({storage}) {where}"
-    )
-
-
-INDEX_SHAPES = {
-    "trigrams of finished rows": _shape(
-        f"execution_monitor.execution_search_text_v2({SEARCH_ARGS})",
-        "WHERE status <> 'running'",
-    ),
-    "trigrams without ids": _shape(f"execution_monitor.bench_search_text_no_ids({SEARCH_ARGS})"),
-    "finished rows without ids": _shape(
-        f"execution_monitor.bench_search_text_no_ids({SEARCH_ARGS})", "WHERE status <> 'running'"
-    ),
-    "pending list 4 MB": _shape(
-        f"execution_monitor.execution_search_text_v2({SEARCH_ARGS})",
-        storage="gin_pending_list_limit = 4096",
-    ),
-    "pending list 2 MB": _shape(
-        f"execution_monitor.execution_search_text_v2({SEARCH_ARGS})",
-        storage="gin_pending_list_limit = 2048",
-    ),
-    "finished rows and pending list 4 MB": _shape(
-        f"execution_monitor.execution_search_text_v2({SEARCH_ARGS})",
-        "WHERE status <> 'running'",
-        storage="gin_pending_list_limit = 4096",
-    ),
-    "fastupdate off": _shape(
-        f"execution_monitor.execution_search_text_v2({SEARCH_ARGS})", storage="fastupdate = off"
-    ),
-}
-
-
 Samples = dict[tuple[str, str], list[tuple[float, float | None]]]
 
 
-async def measure(
-    url: str,
-    runs: int,
-    rounds: int,
-    index_shapes: bool = False,
-    only: list[str] | None = None,
-    without_migrations: tuple[str, ...] = (),
-) -> Samples:
+async def measure(url: str, runs: int, rounds: int) -> Samples:
     db = await asyncpg.connect(url)
     await prepare_writer_connection(db)
     compression = await db.fetchval("SHOW default_toast_compression")
-    # Today's day partition, as the writer's maintenance makes it (not the default one).
-    await db.execute("SELECT execution_monitor.maintain_execution_logs()")
     try:
         for _ in range(3):  # a table that is not empty
             await timed_ms(db, merged_batch(runs))
-        if index_shapes:
-            await db.execute(NO_IDS_FUNCTION)
-        ways = variants(
-            await search_index_definition(db), compression, index_shapes, without_migrations
-        )
-        if only:
-            ways = {name: way for name, way in ways.items() if name == "everything" or name in only}
+        ways = variants(await search_index_definition(db), compression)
         samples: Samples = {}
         for _ in range(rounds):
             for name, (leave_out, put_back) in ways.items():
@@ -293,20 +192,6 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--response-chars", type=int, default=len(ingest.RESPONSE))
-    parser.add_argument(
-        "--index-shapes",
-        action="store_true",
-        help="also other shapes of the trigram index (partial, without ids, pending list)",
-    )
-    parser.add_argument(
-        "--without-migration",
-        action="append",
-        default=[],
-        help="a variant with this migration (name prefix) undone by its own migrate:down",
-    )
-    parser.add_argument(
-        "--only", default="", help="the variants to time besides everything, comma-separated"
-    )
     args = parser.parse_args()
     words = random.Random(1)
     text = ""
@@ -314,14 +199,7 @@ async def main() -> None:
         text += words.choice(WORDS) + " "
     ingest.RESPONSE = text[: args.response_chars]  # what finish_of answers
     async with scratch_database("elm_bench_write_cost") as url:
-        samples = await measure(
-            url,
-            args.runs,
-            args.rounds,
-            args.index_shapes,
-            [v for v in args.only.split(",") if v],
-            tuple(args.without_migration),
-        )
+        samples = await measure(url, args.runs, args.rounds)
     report(samples, args.runs, args.response_chars)
 
 

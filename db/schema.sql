@@ -291,9 +291,10 @@ BEGIN
           AND (p_user_pattern IS NULL OR l.user_id LIKE p_user_pattern)
           AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
           AND (p_pattern IS NULL
-               OR execution_search_hit(l.status, l.id, l.conversation_id, l.user_id,
-                                       l.request_message, l.response_message,
-                                       l.error_summary, l.failed_nodes, p_pattern))
+               OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                           l.request_message, l.response_message,
+                                           l.error_summary, l.failed_nodes)
+                  ILIKE p_pattern)
         LIMIT p_cap + 1
     ) AS matching;
     RETURN counted;
@@ -336,8 +337,7 @@ BEGIN
     END IF;
     EXECUTE format(
         'CREATE TABLE execution_monitor.%I (LIKE execution_monitor.execution_logs'
-        ' INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION'
-        ' INCLUDING STATISTICS)'
+        ' INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)'
         -- the table's own settings: an update of a recent day must be vacuumed soon
         ' WITH (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02)',
         name);
@@ -690,6 +690,16 @@ CREATE FUNCTION execution_monitor.execution_id_time(p_id text) RETURNS timestamp
 
 
 --
+-- Name: execution_search_text(text, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
+--
+
+CREATE FUNCTION execution_monitor.execution_search_text(request_message text, response_message text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ((request_message || '
+'::text) || COALESCE(response_message, ''::text));
+
+
+--
 -- Name: monitoring_limits(); Type: FUNCTION; Schema: execution_monitor; Owner: -
 --
 
@@ -720,25 +730,6 @@ CREATE FUNCTION execution_monitor.execution_search_text_v2(p_id text, p_conversa
 '::text) || COALESCE("left"(p_response_message, execution_monitor.monitoring_limit('search_prefix_chars'::text)), ''::text)) || '
 '::text) || COALESCE("left"(p_error_summary, execution_monitor.monitoring_limit('search_prefix_chars'::text)), ''::text)) || '
 '::text) || COALESCE("left"((p_failed_nodes)::text, execution_monitor.monitoring_limit('search_prefix_chars'::text)), ''::text));
-
-
---
--- Name: execution_search_hit(text, text, text, text, text, text, text, jsonb, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
---
-
-CREATE FUNCTION execution_monitor.execution_search_hit(p_status text, p_id text, p_conversation_id text, p_user_id text, p_request_message text, p_response_message text, p_error_summary text, p_failed_nodes jsonb, p_pattern text) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN (((p_status <> 'running'::text) AND (execution_monitor.execution_search_text_v2(p_id, p_conversation_id, p_user_id, p_request_message, p_response_message, p_error_summary, p_failed_nodes) ~~* p_pattern)) OR ((p_status = 'running'::text) AND (execution_monitor.execution_search_text_v2(p_id, p_conversation_id, p_user_id, p_request_message, p_response_message, p_error_summary, p_failed_nodes) ~~* p_pattern)));
-
-
---
--- Name: execution_search_text(text, text); Type: FUNCTION; Schema: execution_monitor; Owner: -
---
-
-CREATE FUNCTION execution_monitor.execution_search_text(request_message text, response_message text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ((request_message || '
-'::text) || COALESCE(response_message, ''::text));
 
 
 --
@@ -894,9 +885,10 @@ BEGIN
           AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
           AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
           AND (pattern IS NULL
-               OR execution_search_hit(l.status, l.id, l.conversation_id, l.user_id,
-                                       l.request_message, l.response_message,
-                                       l.error_summary, l.failed_nodes, pattern))
+               OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                           l.request_message, l.response_message,
+                                           l.error_summary, l.failed_nodes)
+                  ILIKE pattern)
     ),
     breakdown AS (
         SELECT f.node, count(*) AS failed_runs
@@ -1105,9 +1097,10 @@ BEGIN
       AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
       AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
       AND (pattern IS NULL
-           OR execution_search_hit(l.status, l.id, l.conversation_id, l.user_id,
-                                   l.request_message, l.response_message,
-                                   l.error_summary, l.failed_nodes, pattern))
+           OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                       l.request_message, l.response_message,
+                                       l.error_summary, l.failed_nodes)
+              ILIKE pattern)
     ORDER BY l.started_at DESC, l.id DESC
     LIMIT p_limit;
 END;
@@ -1579,9 +1572,10 @@ BEGIN
                   AND (p_user_id IS NULL OR l.user_id = p_user_id)
                   AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
                   AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
-                  AND execution_search_hit(l.status, l.id, l.conversation_id, l.user_id,
-                                           l.request_message, l.response_message,
-                                           l.error_summary, l.failed_nodes, pattern)
+                  AND execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                               l.request_message, l.response_message,
+                                               l.error_summary, l.failed_nodes)
+                      ILIKE pattern
                 LIMIT cap + 1
             ) AS m;
             found := coalesce(found, '{}');
@@ -1629,9 +1623,10 @@ BEGIN
               AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
               AND (after_at IS NULL OR (l.started_at, l.id) < (after_at, after_id))
               AND (pattern IS NULL
-                   OR execution_search_hit(l.status, l.id, l.conversation_id, l.user_id,
-                                           l.request_message, l.response_message,
-                                           l.error_summary, l.failed_nodes, pattern))
+                   OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                               l.request_message, l.response_message,
+                                               l.error_summary, l.failed_nodes)
+                      ILIKE pattern)
             ORDER BY l.started_at DESC, l.id DESC
             LIMIT p_limit + 1 OFFSET p_offset
         ) AS page;
@@ -2599,9 +2594,10 @@ BEGIN
               AND (user_pattern IS NULL OR l.user_id LIKE user_pattern)
               AND (p_conversation_id IS NULL OR l.conversation_id = p_conversation_id)
               AND (pattern IS NULL
-                   OR execution_search_hit(l.status, l.id, l.conversation_id, l.user_id,
-                                           l.request_message, l.response_message,
-                                           l.error_summary, l.failed_nodes, pattern))
+                   OR execution_search_text_v2(l.id, l.conversation_id, l.user_id,
+                                               l.request_message, l.response_message,
+                                               l.error_summary, l.failed_nodes)
+                      ILIKE pattern)
         ),
         per_node AS (
             SELECT e.node,
@@ -3019,25 +3015,6 @@ CREATE FUNCTION execution_monitor.tg_execution_logs__rollup_update() RETURNS tri
     SET search_path TO 'pg_catalog', 'execution_monitor', 'pg_temp'
     AS $$
 BEGIN
-    IF NOT EXISTS (
-        SELECT FROM old_rows AS o
-        WHERE o.status <> 'running' OR o.execution_trace IS NOT NULL
-           OR o.total_duration_ms IS NOT NULL OR o.input_tokens IS NOT NULL
-           OR o.output_tokens IS NOT NULL OR o.total_tokens IS NOT NULL
-    ) THEN
-        INSERT INTO execution_rollups_hourly (hour, runs, running)
-        SELECT date_trunc('hour', o.started_at, 'UTC'), -count(*), -count(*)
-        FROM old_rows AS o
-        GROUP BY 1
-        ORDER BY 1;
-        PERFORM rollup_apply(array_agg(1), array_agg(n.started_at), array_agg(n.status::text),
-                             array_agg(n.total_duration_ms), array_agg(n.input_tokens),
-                             array_agg(n.output_tokens), array_agg(n.total_tokens),
-                             array_agg(n.execution_trace), array_agg(n.failed_nodes))
-        FROM new_rows AS n
-        HAVING count(*) > 0;
-        RETURN NULL;
-    END IF;
     PERFORM rollup_apply(array_agg(c.sign), array_agg(c.started_at), array_agg(c.status::text),
                          array_agg(c.total_duration_ms), array_agg(c.input_tokens),
                          array_agg(c.output_tokens), array_agg(c.total_tokens),
@@ -3559,17 +3536,17 @@ CREATE INDEX execution_logs_default_conversation_id_started_at_idx ON execution_
 
 
 --
--- Name: idx_execution_search_finished; Type: INDEX; Schema: execution_monitor; Owner: -
+-- Name: idx_execution_search_prefix; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
-CREATE INDEX idx_execution_search_finished ON ONLY execution_monitor.execution_logs USING gin (execution_monitor.execution_search_text_v2((id)::text, (conversation_id)::text, (user_id)::text, request_message, response_message, error_summary, failed_nodes) public.gin_trgm_ops) WITH (gin_pending_list_limit='4096') WHERE ((status)::text <> 'running'::text);
+CREATE INDEX idx_execution_search_prefix ON ONLY execution_monitor.execution_logs USING gin (execution_monitor.execution_search_text_v2((id)::text, (conversation_id)::text, (user_id)::text, request_message, response_message, error_summary, failed_nodes) public.gin_trgm_ops) WITH (gin_pending_list_limit='512');
 
 
 --
 -- Name: execution_logs_default_execution_search_text_v2_idx; Type: INDEX; Schema: execution_monitor; Owner: -
 --
 
-CREATE INDEX execution_logs_default_execution_search_text_v2_idx ON execution_monitor.execution_logs_default USING gin (execution_monitor.execution_search_text_v2((id)::text, (conversation_id)::text, (user_id)::text, request_message, response_message, error_summary, failed_nodes) public.gin_trgm_ops) WITH (gin_pending_list_limit='4096') WHERE ((status)::text <> 'running'::text);
+CREATE INDEX execution_logs_default_execution_search_text_v2_idx ON execution_monitor.execution_logs_default USING gin (execution_monitor.execution_search_text_v2((id)::text, (conversation_id)::text, (user_id)::text, request_message, response_message, error_summary, failed_nodes) public.gin_trgm_ops) WITH (gin_pending_list_limit='512');
 
 
 --
@@ -3751,7 +3728,7 @@ ALTER INDEX execution_monitor.idx_execution_conversation_date ATTACH PARTITION e
 -- Name: execution_logs_default_execution_search_text_v2_idx; Type: INDEX ATTACH; Schema: execution_monitor; Owner: -
 --
 
-ALTER INDEX execution_monitor.idx_execution_search_finished ATTACH PARTITION execution_monitor.execution_logs_default_execution_search_text_v2_idx;
+ALTER INDEX execution_monitor.idx_execution_search_prefix ATTACH PARTITION execution_monitor.execution_logs_default_execution_search_text_v2_idx;
 
 
 --
@@ -3794,20 +3771,6 @@ ALTER INDEX execution_monitor.idx_execution_user_date ATTACH PARTITION execution
 --
 
 ALTER INDEX execution_monitor.idx_execution_user_prefix ATTACH PARTITION execution_monitor.execution_logs_default_user_id_started_at_idx1;
-
-
---
--- Name: execution_logs_default_search_text; Type: STATISTICS; Schema: execution_monitor; Owner: -
---
-
-CREATE STATISTICS execution_monitor.execution_logs_default_search_text ON execution_monitor.execution_search_text_v2(id::text, conversation_id::text, user_id::text, request_message, response_message, error_summary, failed_nodes) FROM execution_monitor.execution_logs_default;
-
-
---
--- Name: execution_logs_search_text; Type: STATISTICS; Schema: execution_monitor; Owner: -
---
-
-CREATE STATISTICS execution_monitor.execution_logs_search_text ON execution_monitor.execution_search_text_v2(id::text, conversation_id::text, user_id::text, request_message, response_message, error_summary, failed_nodes) FROM execution_monitor.execution_logs;
 
 
 --
@@ -3935,9 +3898,5 @@ INSERT INTO execution_monitor.schema_migrations (version) VALUES
     ('20261207000401'),
     ('20261207000402'),
     ('20261207000403'),
-    ('20261207000600'),
-    ('20261207000601'),
-    ('20261207000602'),
-    ('20261207000603'),
     ('20261207000900'),
     ('20261207000901');

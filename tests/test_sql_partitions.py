@@ -194,30 +194,6 @@ async def test_maintenance_makes_today_and_the_days_ahead(db: asyncpg.Connection
     assert (await maintain(db))["created"] == []  # made once
 
 
-async def test_a_new_day_gets_the_finished_runs_trigram_index_and_search_statistics(
-    db: asyncpg.Connection,
-) -> None:
-    """A day partition gets the partial trigram index when attached, and the search
-    text's statistics (the planner ignores a partial index's) from the table's own."""
-    await maintain(db)
-    today = day_partition(0)
-
-    predicate = await db.fetchval(
-        "SELECT pg_get_expr(x.indpred, x.indrelid) FROM pg_partition_tree("
-        "'idx_execution_search_finished'::regclass) AS t JOIN pg_index AS x"
-        " ON x.indexrelid = t.relid WHERE x.indrelid = $1::text::regclass",
-        today,
-    )
-    statistics = await db.fetchval(
-        "SELECT count(*) FROM pg_statistic_ext"
-        " WHERE stxrelid = $1::text::regclass AND stxexprs IS NOT NULL",
-        today,
-    )
-
-    assert predicate == "((status)::text <> 'running'::text)"
-    assert statistics == 1
-
-
 async def test_rows_waiting_in_the_default_partition_move_into_their_new_day(
     db: asyncpg.Connection,
 ) -> None:

@@ -156,7 +156,7 @@ async def test_writes_maintain_one_trigram_index(db: asyncpg.Connection) -> None
            JOIN pg_am a ON a.oid = i.relam
            WHERE x.indrelid = 'execution_logs'::regclass AND a.amname = 'gin'"""
     )
-    assert names == ["idx_execution_search_finished"]
+    assert names == ["idx_execution_search_prefix"]
 
 
 @pytest.mark.parametrize(

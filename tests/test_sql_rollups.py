@@ -98,27 +98,6 @@ async def test_a_batch_of_starts_alone_counts_them_running_in_their_hours(
     await assert_rollups_match_a_rebuild(db)
 
 
-async def test_a_batch_of_finishes_of_started_runs_matches_a_rebuild(
-    db: asyncpg.Connection,
-) -> None:
-    """Finishes whose starts were written before (the old rows are plain running runs,
-    taken back in one INSERT per hour) move every rollup as the rows do."""
-    runs = [started(ago_s=ago) for ago in (0, 30, 3600 + 5, 3 * 3600)]
-    await write(db, *runs)
-    await write(
-        db,
-        finished(runs[0]),
-        finished(runs[1], status="failed", failed_nodes=["data_checker"]),
-        finished(runs[2], status="partial", failed_nodes=["intent_classifier"]),
-        finished(runs[3], duration_s=12.5),
-    )
-
-    result = json.loads(await queries.execution_stats(db, 24))
-    assert (result["total_executions"], result["by_status"]["running"]) == (4, 0)
-    assert result["failed_nodes_breakdown"] == {"data_checker": 1, "intent_classifier": 1}
-    await assert_rollups_match_a_rebuild(db)
-
-
 async def test_a_real_finish_replaces_a_stale_close_in_the_rollups(db: asyncpg.Connection) -> None:
     run = started(ago_s=2 * 3600)
     await write(db, run)
